@@ -56,8 +56,8 @@ from stratus.platform.ports.table import (
 
 __all__ = ["DynamoDbTableStore", "dynamodb_create_table_kwargs"]
 
-# The one module allowed to handle botocore's exception classes (ruff bans them elsewhere).
-_ClientError = botocore.exceptions.ClientError  # noqa: TID251
+# botocore exception classes: allowed in adapters/aws only (ruff bans them elsewhere).
+_ClientError = botocore.exceptions.ClientError
 _BotoCoreError = botocore.exceptions.BotoCoreError
 _ParamValidationError = botocore.exceptions.ParamValidationError
 
