@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 MAX_BATCH = 10
@@ -25,13 +26,19 @@ MAX_RECEIVE = 10
 
 @dataclass(frozen=True)
 class Message:
-    """A received message; ``receipt`` deletes it or changes its visibility."""
+    """A received message; ``receipt`` deletes it or changes its visibility.
+
+    ``attributes`` are the message attributes given to ``send``; ``sent_at`` and
+    ``first_received_at`` mirror SQS's SentTimestamp and ApproximateFirstReceiveTimestamp
+    (None when the adapter cannot tell)."""
 
     message_id: str
     body: str
     receipt: str
     receive_count: int
     attributes: Mapping[str, str] = field(default_factory=dict)
+    sent_at: datetime | None = None
+    first_received_at: datetime | None = None
 
 
 @dataclass(frozen=True)
