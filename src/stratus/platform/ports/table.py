@@ -1,4 +1,4 @@
-"""TableStore port: a DynamoDB-shaped key-value table with secondary indexes, TTL and a change stream.
+"""TableStore port: a DynamoDB-shaped table with secondary indexes, TTL and a change stream.
 
 Semantics every adapter honours (pinned down by tests/contract/test_table.py):
 
@@ -99,8 +99,10 @@ Condition: TypeAlias = Exists | NotExists | Compare | AllOf | AnyOf
 
 @dataclass(frozen=True)
 class SortKeyCondition:
-    """A condition on the sort key of a query: ``op`` is one of
-    ``=``, ``<``, ``<=``, ``>``, ``>=``, ``begins_with``, ``between`` (inclusive, uses ``upper``)."""
+    """A condition on the sort key of a query.
+
+    ``op`` is one of ``=``, ``<``, ``<=``, ``>``, ``>=``, ``begins_with``, ``between``
+    (inclusive, uses ``upper``)."""
 
     op: Literal["=", "<", "<=", ">", ">=", "begins_with", "between"]
     value: Any
@@ -188,7 +190,7 @@ class TableStore(Protocol):
         self,
         key: Key,
         *,
-        set: Mapping[str, Any] | None = None,  # noqa: A002 - mirrors UpdateExpression SET
+        set: Mapping[str, Any] | None = None,
         remove: Sequence[str] = (),
         add: Mapping[str, int | float] | None = None,
         condition: Condition | None = None,

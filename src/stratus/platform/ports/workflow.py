@@ -40,7 +40,7 @@ class HistoryEvent:
 
 @runtime_checkable
 class WorkflowRunner(Protocol):
-    def start(self, state_machine: str, input: Any, *, name: str | None = None) -> str:  # noqa: A002
+    def start(self, state_machine: str, input: Any, *, name: str | None = None) -> str:
         """Start an execution of the named state machine; return its execution ARN.
 
         Starting twice with the same ``name`` and input returns the first execution (as Step
