@@ -1,0 +1,552 @@
+"""Infrastructure checks: the SAM templates are valid, deployable and agree with the code.
+
+* :func:`lint_template` runs cfn-lint on the SAM template (cfn-lint validates SAM directly).
+* :func:`translate_offline` runs the SAM translator without AWS (no boto3 session, no network:
+  a fixed region, a managed-policy map that names the AWS-managed ARNs) after doing what
+  ``sam package`` would do to local ``CodeUri``/``DefinitionUri`` paths; :func:`lint_translated`
+  cfn-lints the CloudFormation that comes out.
+* :func:`validate_asl` checks a state machine definition's structure.
+* :func:`consistency` checks the wiring against the code: handlers import, every Api event has a
+  route and every route an event, every environment variable a handler reads is declared, every
+  ``DefinitionSubstitutions`` key is defined and used.
+* ``stratus lint-infra`` (:data:`lint_infra_command`) runs all of them on every template.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from stratus.platform.runtime.template import (
+    IMPLICIT_API,
+    ApiEvent,
+    Application,
+    FunctionDef,
+    TemplateError,
+    import_handler,
+    load_application,
+)
+
+__all__ = [
+    "check_template",
+    "consistency",
+    "discover_templates",
+    "env_reads",
+    "lint_infra_command",
+    "lint_template",
+    "lint_translated",
+    "translate_offline",
+    "validate_asl",
+]
+
+#: Variables Lambda itself sets: a handler may read them without declaring them.
+LAMBDA_RESERVED_ENV = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+        "TZ",
+        "LANG",
+        "PATH",
+        "LD_LIBRARY_PATH",
+        "PYTHONPATH",
+    }
+)
+_SUBSTITUTION = re.compile(r"\$\{([^}]+)\}")
+_LAMBDA_ARN = re.compile(r"arn:aws:lambda:[^:]+:[^:]+:function:([^:\s\"]+)")
+_REGION = "us-east-1"
+_ACCOUNT = "123456789012"
+
+
+def _format_match(match: Any, file: str) -> str:
+    rule = getattr(getattr(match, "rule", None), "id", "E0000")
+    line = getattr(match, "linenumber", 0)
+    return f"{file}:{line}: {rule} {getattr(match, 'message', match)}"
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _is_problem(match: Any) -> bool:
+    """Errors and warnings count; cfn-lint's informational findings do not."""
+    rule_id = str(getattr(getattr(match, "rule", None), "id", "E"))
+    return not rule_id.startswith("I")
+
+
+def lint_template(path: Path) -> list[str]:
+    """cfn-lint problems (errors and warnings) of the SAM template at ``path``."""
+    import cfnlint.api
+
+    path = Path(path)
+    matches = cfnlint.api.lint_file(path)
+    return [_format_match(m, _display(path)) for m in matches if _is_problem(m)]
+
+
+class _FakeSession:
+    """What the SAM translator asks of a boto3 session: only the region. No AWS is called."""
+
+    region_name = _REGION
+
+
+class _ManagedPolicies(dict[str, str]):
+    """The managed-policy map without IAM: every AWS-managed policy name → its ARN."""
+
+    def __missing__(self, name: str) -> str:
+        return f"arn:aws:iam::aws:policy/{name}"
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and not name.startswith("arn:")
+
+
+def _packaged(template: dict[str, Any], base: Path) -> dict[str, Any]:
+    """What ``sam package`` does: local code paths become S3 URIs, local state machine
+    definitions are inlined (so cfn-lint also checks the ASL)."""
+    out = copy.deepcopy(template)
+    globals_fn = (out.get("Globals") or {}).get("Function") or {}
+    if isinstance(globals_fn.get("CodeUri"), str):
+        globals_fn["CodeUri"] = f"s3://stratus-artifacts/{globals_fn['CodeUri'].strip('/')}"
+    for resource in (out.get("Resources") or {}).values():
+        if not isinstance(resource, dict):
+            continue
+        props = resource.get("Properties")
+        if not isinstance(props, dict):
+            continue
+        kind = resource.get("Type")
+        if kind in ("AWS::Serverless::Function", "AWS::Serverless::LayerVersion"):
+            for key in ("CodeUri", "ContentUri"):
+                if isinstance(props.get(key), str) and not props[key].startswith("s3://"):
+                    props[key] = f"s3://stratus-artifacts/{props[key].strip('/')}"
+        uri = props.get("DefinitionUri")
+        if isinstance(uri, str) and not uri.startswith("s3://"):
+            if kind == "AWS::Serverless::StateMachine":
+                text = (base / uri).read_text(encoding="utf-8")
+                props.pop("DefinitionUri")
+                props["Definition"] = json.loads(text) if uri.endswith(".json") else _yaml(text)
+            else:
+                props["DefinitionUri"] = f"s3://stratus-artifacts/{uri}"
+    return out
+
+
+def _yaml(text: str) -> Any:
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+def translate_offline(path: Path, *, parameters: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The CloudFormation template the SAM transform makes of ``path``, without AWS.
+
+    Raises TemplateError with the translator's reasons when the transform fails."""
+    import cfnlint.decode
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    path = Path(path)
+    decoded, matches = cfnlint.decode.decode(str(path))
+    if matches or not isinstance(decoded, dict):
+        raise TemplateError(_display(path), "", "cannot parse the template")
+    template = _packaged(json.loads(json.dumps(decoded)), path.parent)
+    values: dict[str, Any] = {
+        "AWS::Region": _REGION,
+        "AWS::Partition": "aws",
+        "AWS::AccountId": _ACCOUNT,
+        "AWS::StackName": "stratus",
+        **(parameters or {}),
+    }
+    policies = _ManagedPolicies()
+    translator = Translator(policies, Parser(), boto_session=_FakeSession())
+    try:
+        result: dict[str, Any] = translator.translate(
+            template, values, get_managed_policy_map=lambda: policies
+        )
+    except InvalidDocumentException as error:
+        reasons = "; ".join(str(getattr(e, "message", e)) for e in error.causes)
+        raise TemplateError(_display(path), "", f"SAM translation failed: {reasons}") from None
+    finally:
+        translator.metrics.publish()  # to the translator's dummy publisher: nothing leaves
+    return result
+
+
+def lint_translated(path: Path) -> list[str]:
+    """cfn-lint problems of the CloudFormation that the SAM transform makes of ``path``."""
+    import cfnlint.api
+
+    path = Path(path)
+    try:
+        translated = translate_offline(path)
+    except TemplateError as error:
+        return [str(error)]
+    text = json.dumps(translated, indent=1)
+    file = f"{_display(path)} (translated)"
+    return [_format_match(m, file) for m in cfnlint.api.lint(text) if _is_problem(m)]
+
+
+# ---- ASL ------------------------------------------------------------------------------------
+
+
+def validate_asl(definition: Any) -> list[str]:
+    """Structural problems of an ASL definition (empty when it is fine)."""
+    try:
+        from stratus.platform.asl import validate
+    except ImportError:  # pragma: no cover - the ASL package ships with stratus
+        return _validate_structure(definition)
+    problems: list[str] = validate(definition)
+    return problems
+
+
+def _validate_structure(definition: Any, where: str = "") -> list[str]:
+    """The fallback: StartAt, Next/Default/Catch targets, terminal states, Choice rules."""
+    if not isinstance(definition, Mapping):
+        return [f"{where or 'definition'}: must be an object"]
+    states = definition.get("States")
+    if not isinstance(states, Mapping) or not states:
+        return [f"{where or 'definition'}: needs States"]
+    problems: list[str] = []
+    if definition.get("StartAt") not in states:
+        problems.append(
+            f"{where or 'definition'}: StartAt {definition.get('StartAt')!r} is not a state"
+        )
+
+    def target(label: str, name: Any) -> None:
+        if name not in states:
+            problems.append(f"state '{label}': Next {name!r} is not a state")
+
+    for name, state in states.items():
+        label = f"{where}{name}"
+        if not isinstance(state, Mapping):
+            problems.append(f"state '{label}': must be an object")
+            continue
+        kind = state.get("Type")
+        if kind not in ("Choice", "Succeed", "Fail") and ("Next" in state) == bool(
+            state.get("End")
+        ):
+            problems.append(f"state '{label}': needs exactly one of Next or End")
+        if "Next" in state:
+            target(label, state["Next"])
+        for catcher in state.get("Catch") or []:
+            target(label, catcher.get("Next") if isinstance(catcher, Mapping) else None)
+        if kind == "Choice":
+            for rule in state.get("Choices") or [None]:
+                if not isinstance(rule, Mapping) or "Next" not in rule:
+                    problems.append(f"state '{label}': every Choice rule needs Next")
+                else:
+                    target(label, rule["Next"])
+            if "Default" in state:
+                target(label, state["Default"])
+        for i, branch in enumerate(state.get("Branches") or []):
+            problems += _validate_structure(branch, f"{label}.Branches[{i}].")
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if processor is not None:
+            problems += _validate_structure(processor, f"{label}.ItemProcessor.")
+    return problems
+
+
+# ---- consistency ----------------------------------------------------------------------------
+
+
+def _env_key(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def _is_environ(node: ast.AST) -> bool:
+    """``os.environ`` or ``environ`` (from os import environ)."""
+    if isinstance(node, ast.Attribute):
+        return node.attr == "environ" and isinstance(node.value, ast.Name)
+    return isinstance(node, ast.Name) and node.id == "environ"
+
+
+def _reads_in(nodes: Iterable[ast.AST]) -> set[str]:
+    """Names read with os.environ[...], os.environ.get(...), os.getenv(...) under ``nodes``."""
+    found: set[str] = set()
+    for root in nodes:
+        for node in ast.walk(root):
+            key: str | None = None
+            if (
+                isinstance(node, ast.Subscript)
+                and _is_environ(node.value)
+                and isinstance(node.ctx, ast.Load)
+            ):
+                key = _env_key(node.slice)
+            elif isinstance(node, ast.Call) and node.args:
+                func = node.func
+                if (
+                    isinstance(func, ast.Attribute)
+                    and func.attr in ("get", "setdefault")
+                    and _is_environ(func.value)
+                ) or (
+                    (isinstance(func, ast.Attribute) and func.attr == "getenv")
+                    or (isinstance(func, ast.Name) and func.id == "getenv")
+                ):
+                    key = _env_key(node.args[0])
+            if key is not None:
+                found.add(key)
+    return found
+
+
+def _module_file(root: Path, dotted: str) -> Path | None:
+    base = root.joinpath(*dotted.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _local_imports(tree: ast.Module, file: Path, root: Path) -> Iterator[Path]:
+    """Modules of the same code tree (under ``root``) that ``tree`` imports."""
+    package_parts = list(file.parent.relative_to(root).parts)
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = package_parts[: len(package_parts) - (node.level - 1)]
+                base = ".".join([*anchor, *([node.module] if node.module else [])])
+            else:
+                base = node.module or ""
+            names = [base] if base else []
+            names += [f"{base}.{a.name}" if base else a.name for a in node.names]
+        for name in names:
+            found = _module_file(root, name)
+            if found is not None and found != file:
+                yield found
+
+
+def env_reads(fn: FunctionDef) -> set[str]:
+    """Environment variables the function's handler may read.
+
+    In the handler module: module-level code, the handler function and (transitively) the
+    module's functions and classes it refers to. Modules of the same code tree that the handler
+    module imports count whole."""
+    if fn.code_uri is None:
+        return set()
+    module_name, _, func_name = fn.handler.rpartition(".")
+    file = _module_file(fn.code_uri, module_name)
+    if file is None:
+        return set()
+    tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
+    definitions: dict[str, ast.AST] = {}
+    top_level: list[ast.AST] = []
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            definitions[stmt.name] = stmt
+            top_level.extend(stmt.decorator_list)
+        else:
+            top_level.append(stmt)
+    reached: set[str] = set()
+    pending = [func_name] if func_name in definitions else list(definitions)
+    while pending:
+        name = pending.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        for node in ast.walk(definitions[name]):
+            if isinstance(node, ast.Name) and node.id in definitions and node.id not in reached:
+                pending.append(node.id)
+    reads = _reads_in([*top_level, *(definitions[n] for n in reached)])
+    seen: set[Path] = {file}
+    queue = list(_local_imports(tree, file, fn.code_uri))
+    while queue:
+        other = queue.pop()
+        if other in seen:
+            continue
+        seen.add(other)
+        other_tree = ast.parse(other.read_text(encoding="utf-8"), filename=str(other))
+        reads |= _reads_in([other_tree])
+        queue.extend(_local_imports(other_tree, other, fn.code_uri))
+    return reads
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _api_problems(app: Application) -> list[str]:
+    problems: list[str] = []
+    seen: dict[tuple[str, str, str], str] = {}
+    owners = [(f.logical_id, f.events) for f in app.functions.values()] + [
+        (s.logical_id, s.events) for s in app.state_machines.values()
+    ]
+    for owner, events in owners:
+        for event in events:
+            if not isinstance(event, ApiEvent):
+                continue
+            where = f"Resources.{owner}.Properties.Events.{event.name}"
+            api_id = event.rest_api or IMPLICIT_API
+            api = app.apis.get(api_id)
+            if api is None:
+                problems.append(f"{where}: the API {api_id} is not in the template")
+                continue
+            key = (api_id, event.path, event.method)
+            if key in seen:
+                problems.append(
+                    f"{where}: {event.method} {event.path} on {api_id} is also the route of"
+                    f" {seen[key]}"
+                )
+            seen[key] = f"{owner}.Events.{event.name}"
+            if api.routes is not None and (event.path, event.method) not in api.routes:
+                problems.append(
+                    f"{where}: {event.method} {event.path} has no route in {api_id}'s"
+                    " DefinitionBody"
+                )
+            if event.authorizer not in (None, "AWS_IAM", *api.authorizers):
+                problems.append(
+                    f"{where}: authorizer {event.authorizer!r} is not defined on {api_id}"
+                )
+    for api in app.apis.values():
+        for path, method in api.routes or ():
+            if (api.logical_id, path, method) not in seen:
+                problems.append(
+                    f"Resources.{api.logical_id}: route {method} {path} has no Api event"
+                )
+        for authorizer in api.authorizers.values():
+            if authorizer.function not in app.functions:
+                problems.append(
+                    f"Resources.{api.logical_id}: authorizer {authorizer.name} uses"
+                    f" {authorizer.function}, which is not a function of the template"
+                )
+    return problems
+
+
+def consistency(app: Application) -> list[str]:
+    """Disagreements between the template and the code (empty when they agree)."""
+    file = _display(app.path)
+    problems: list[str] = []
+    for fn in app.functions.values():
+        where = f"Resources.{fn.logical_id}.Properties"
+        try:
+            import_handler(fn)
+        except TemplateError as error:
+            problems.append(f"{where}.Handler: {error.reason}")
+            continue
+        missing = sorted(env_reads(fn) - set(fn.environment) - LAMBDA_RESERVED_ENV)
+        problems += [
+            f"{where}.Environment.Variables: the handler reads {name} but the template does not"
+            " declare it"
+            for name in missing
+        ]
+    problems += _api_problems(app)
+    for sm in app.state_machines.values():
+        where = f"Resources.{sm.logical_id}.Properties.DefinitionSubstitutions"
+        used = {m.group(1) for s in _strings(sm.raw_definition) for m in _SUBSTITUTION.finditer(s)}
+        problems += [
+            f"{where}: ${{{k}}} is used but not defined"
+            for k in sorted(used - set(sm.substitutions))
+        ]
+        problems += [
+            f"{where}: {k} is defined but never used" for k in sorted(set(sm.substitutions) - used)
+        ]
+        for name in {m.group(1) for s in _strings(sm.definition) for m in _LAMBDA_ARN.finditer(s)}:
+            try:
+                app.function_by_name(name)
+            except KeyError:
+                problems.append(
+                    f"Resources.{sm.logical_id}: the definition invokes function {name},"
+                    " which is not in the template"
+                )
+        problems += [
+            f"Resources.{sm.logical_id}.Definition: {p}" for p in validate_asl(sm.definition)
+        ]
+    return [f"{file}: {p}" for p in problems]
+
+
+# ---- discovery and the command --------------------------------------------------------------
+
+
+def discover_templates(root: Path) -> list[Path]:
+    """``src/stratus/solutions/*/infra/template.yaml`` and ``tests/**/template.yaml`` under root."""
+    root = Path(root)
+    found = set((root / "src" / "stratus" / "solutions").glob("*/infra/template.yaml"))
+    found |= set((root / "tests").rglob("template.yaml"))
+    return sorted(found)
+
+
+def check_template(path: Path) -> list[str]:
+    """Every check on one template: lint, translate + lint, load, ASL, consistency."""
+    path = Path(path)
+    problems = lint_template(path)
+    problems += lint_translated(path)
+    try:
+        app = load_application(path, check_handlers=False)
+    except TemplateError as error:
+        return [*problems, str(error)]
+    return problems + consistency(app)
+
+
+_SKIP_DIRS = frozenset({".aws-sam", ".venv", "venv", "node_modules", ".git", ".stratus"})
+
+
+def _expand(paths: Iterable[str]) -> list[Path]:
+    """Templates named on the command line; a directory is searched (solution layout first,
+    else every template.yaml below it)."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_dir():
+            out.append(path)
+            continue
+        found = discover_templates(path) or sorted(
+            p
+            for p in path.rglob("template.yaml")
+            if not _SKIP_DIRS.intersection(p.relative_to(path).parts)
+        )
+        out += found
+    return out
+
+
+@click.command("lint-infra")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+def lint_infra_command(paths: tuple[str, ...]) -> None:
+    """Check SAM templates: cfn-lint, offline SAM translation, ASL and code consistency.
+
+    PATHS are templates or directories to search (default: the current directory)."""
+    templates = _expand(paths) if paths else discover_templates(Path.cwd())
+    if not templates:
+        raise click.ClickException("no template.yaml found")
+    failed = False
+    for template in templates:
+        problems = check_template(template)
+        if problems:
+            failed = True
+            click.echo(f"{_display(template)}: {len(problems)} problem(s)")
+            for problem in problems:
+                click.echo(f"  {problem}")
+        else:
+            click.echo(f"{_display(template)}: ok")
+    if failed:
+        raise SystemExit(1)

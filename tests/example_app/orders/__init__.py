@@ -1,0 +1,1 @@
+"""Lambda code of the example application (CodeUri: orders/, so ``handlers`` is top-level)."""
