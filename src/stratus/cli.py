@@ -314,10 +314,27 @@ def _print_execution(execution: Any) -> None:
         click.echo(f"error:  {execution.error}: {execution.cause}")
 
 
-def _register_lint_infra() -> None:
+def _register_commands() -> None:
+    """`stratus lint-infra`, and each solution's `cli.command` group (e.g. `stratus ami`)."""
+    import importlib
+    import pkgutil
+
+    import stratus.solutions
     from stratus.platform.runtime.infra import lint_infra_command
 
     main.add_command(lint_infra_command)
+    for info in pkgutil.iter_modules(stratus.solutions.__path__):
+        if not info.ispkg:
+            continue
+        try:
+            module = importlib.import_module(f"stratus.solutions.{info.name}.cli")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"stratus.solutions.{info.name}.cli":
+                raise
+            continue
+        command = getattr(module, "command", None)
+        if isinstance(command, click.Command):
+            main.add_command(command)
 
 
-_register_lint_infra()
+_register_commands()
