@@ -399,7 +399,9 @@ class LocalRuntime:
             failed: set[str] | None = None
             if ev.report_batch_item_failures:
                 try:
-                    failed = failed_message_ids(result)
+                    failed = failed_message_ids(
+                        result, message_ids={m.message_id for m in messages}
+                    )
                 except PortError as exc:
                     log.error("function %s: %s; the whole batch is retried", fn.name, exc)
                     continue
