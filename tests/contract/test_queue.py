@@ -72,6 +72,21 @@ class QueueContract:
         advance(1.2)
         assert queue.receive(10) == []
 
+    def test_a_batch_of_received_messages_is_deleted_in_one_call(
+        self, queue: Queue, advance: Advance
+    ) -> None:
+        queue.send_batch([f"m{i}" for i in range(10)])
+        received = queue.receive(10, visibility_s=1)
+        assert len(received) == 10
+        queue.delete_batch([m.receipt for m in received[:9]])
+        queue.delete_batch([])
+        advance(1.2)
+        assert [m.body for m in queue.receive(10)] == [received[9].body]
+
+    def test_delete_batch_refuses_more_than_ten_receipts(self, queue: Queue) -> None:
+        with pytest.raises(InvalidRequestError):
+            queue.delete_batch([f"r{i}" for i in range(11)])
+
     def test_a_received_message_is_hidden_from_other_consumers(self, queue: Queue) -> None:
         queue.send("mine")
         assert len(queue.receive()) == 1

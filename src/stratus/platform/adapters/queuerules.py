@@ -123,3 +123,16 @@ def check_batch(bodies: Sequence[str]) -> None:
             f"batch is {total} bytes; the limit is {MAX_MESSAGE_BYTES} bytes"
             " (SQS BatchRequestTooLong)"
         )
+
+
+def check_receipts(receipts: Sequence[str]) -> None:
+    """At most MAX_BATCH receipts, each a non-empty string (delete_batch)."""
+    if isinstance(receipts, str):
+        raise InvalidRequestError("delete_batch takes a sequence of receipts, not one string")
+    if len(receipts) > MAX_BATCH:
+        raise InvalidRequestError(
+            f"a batch holds at most {MAX_BATCH} receipts, got {len(receipts)}"
+            " (SQS TooManyEntriesInBatchRequest)"
+        )
+    if any(not isinstance(r, str) or not r for r in receipts):
+        raise InvalidRequestError("every receipt must be a non-empty string")

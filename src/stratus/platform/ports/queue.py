@@ -77,6 +77,12 @@ class Queue(Protocol):
         """Delete a received message. An unknown or stale receipt is ignored, as SQS does."""
         ...
 
+    def delete_batch(self, receipts: Sequence[str]) -> None:
+        """Delete up to MAX_BATCH received messages in one call (none: nothing to do).
+
+        Unknown or stale receipts are ignored, as in ``delete``."""
+        ...
+
     def change_visibility(self, receipt: str, visibility_s: int) -> None:
         """Make a received message visible again after ``visibility_s`` seconds."""
         ...

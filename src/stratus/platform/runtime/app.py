@@ -405,9 +405,9 @@ class LocalRuntime:
                 except PortError as exc:
                     log.error("function %s: %s; the whole batch is retried", fn.name, exc)
                     continue
-            for message in messages:
-                if failed is None or message.message_id not in failed:
-                    queue.delete(message.receipt)
+            queue.delete_batch(
+                [m.receipt for m in messages if failed is None or m.message_id not in failed]
+            )
 
     def _stream_worker(
         self, fn: LocalFunction, table_name: str, table_arn: str, ev: StreamEvent, region: str

@@ -302,6 +302,23 @@ class SqsQueue:
         except BotoCoreError as exc:
             raise translate_sqs_error(exc, self._what("delete")) from exc
 
+    def delete_batch(self, receipts: Sequence[str]) -> None:
+        """DeleteMessageBatch; entries failing only for a stale receipt are ignored."""
+        queuerules.check_receipts(receipts)
+        if not receipts:
+            return
+        entries = [{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(receipts)]
+        with _errors(self._what("delete_batch")):
+            response = self._client.delete_message_batch(QueueUrl=self.url, Entries=entries)
+        failed = [f for f in response.get("Failed") or [] if f.get("Code") not in _STALE_RECEIPT]
+        if failed:
+            detail = "; ".join(
+                f"#{f['Id']}: {f.get('Code')} {f.get('Message', '')}" for f in failed
+            )
+            raise BackendUnavailableError(
+                f"{self._what('delete_batch')}: {len(failed)} entries failed: {detail}"
+            )
+
     def change_visibility(self, receipt: str, visibility_s: int) -> None:
         """Make a received message visible again after ``visibility_s`` seconds.
 
