@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from stratus.platform.adapters.local.table import SqliteTableStore
 from tests.e2e.conftest import EXAMPLE_TEMPLATE, STRATUS, Server
 
 ALICE = {"Authorization": "allow-alice"}
@@ -29,13 +30,32 @@ def wait_for_status(server: Server, order_id: str, status: str, timeout: float =
     raise AssertionError(f"order {order_id} never became {status}: last answer {body}")
 
 
-def test_an_order_travels_from_the_api_through_stream_queue_and_state_machine(up):
+def wait_for_item(home: Path, key: dict[str, str], timeout: float = 30) -> dict[str, Any]:
+    """Read the running server's table directly (SQLite in WAL mode allows a second process)."""
+    table = SqliteTableStore.open(home / "tables.sqlite3", "example_app-orders")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        item = table.get(key)
+        if item is not None:
+            return item
+        time.sleep(0.2)
+    raise AssertionError(f"no item {key} within {timeout} s")
+
+
+def test_an_order_travels_from_the_api_through_stream_queue_and_state_machine(up, tmp_path):
     server = up("--clock-factor", "600")
     code, created = server.request("POST", "/example_app/orders", ORDER, ALICE)
     assert code == 201, created
     assert created["status"] == "NEW"
     shipped = wait_for_status(server, "o-100", "SHIPPED")
     assert shipped["id"] == "o-100"
+    # MarkShipped announced it on the SNS topic: the filtered subscriber wrote an audit item,
+    audit = wait_for_item(tmp_path / "home", {"PK": "ORDER~o-100", "SK": "AUDIT~SHIPPED"})
+    assert audit["subject"] == "order shipped"
+    # and stored a receipt object, whose EventBridge event started the ArchiveReceipt machine.
+    receipt = wait_for_item(tmp_path / "home", {"PK": "ORDER~o-100", "SK": "RECEIPT"})
+    assert receipt["key"] == "receipts/o-100.json"
+    assert receipt["size"] > 0
 
 
 def test_requests_without_a_valid_token_are_refused_by_the_authorizer(up):

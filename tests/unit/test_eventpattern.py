@@ -65,3 +65,17 @@ def test_malformed_patterns_are_reported():
         matches({"detail-type": [{"nope": 1}]}, OBJECT_CREATED)
     with pytest.raises(PatternError):
         matches({"detail": {"object": {"size": [{"numeric": [">"]}]}}}, OBJECT_CREATED)
+
+
+def test_string_subclasses_from_yaml_loaders_match_like_strings():
+    class Node(str):
+        pass
+
+    assert matches({"source": [Node("aws.s3")]}, OBJECT_CREATED)
+
+
+def test_booleans_and_null_match_only_their_own_kind():
+    assert matches({"flag": [True]}, {"flag": True})
+    assert not matches({"flag": [True]}, {"flag": 1})
+    assert matches({"v": [None]}, {"v": None})
+    assert not matches({"v": [None]}, {})

@@ -7,6 +7,8 @@ Items of the single table::
 
     {"PK": "ORDER~<id>", "SK": "ORDER", "Data1": "STATUS~<status>", "status": ..., ...}
     {"PK": "STATS", "SK": "STATS", "new_orders": n, "counted_at": iso-time}
+    {"PK": "ORDER~<id>", "SK": "AUDIT~SHIPPED"}          written from the SNS audit topic
+    {"PK": "ORDER~<id>", "SK": "RECEIPT", "key": ..., "size": n}   from the bucket's EventBridge
 """
 
 from __future__ import annotations
@@ -180,10 +182,48 @@ def reserve_stock(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def mark_shipped(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Mark the order SHIPPED."""
+    """Mark the order SHIPPED, store a receipt object and announce it on the audit topic."""
     order_id = str(event["order_id"])
     _table().update(_order_key(order_id), set={"status": "SHIPPED", "Data1": "STATUS~SHIPPED"})
+    receipt = json.dumps({"order_id": order_id, "status": "SHIPPED"}).encode()
+    connect.bucket(os.environ["BUCKET_NAME"]).put(
+        f"receipts/{order_id}.json", receipt, content_type="application/json"
+    )
+    connect.topic(os.environ["TOPIC_ARN"]).publish(
+        json.dumps({"order_id": order_id, "status": "SHIPPED"}),
+        subject="order shipped",
+        attributes={"kind": "order", "status": "SHIPPED"},
+    )
     return {"order_id": order_id, "status": "SHIPPED"}
+
+
+# ---- SNS and EventBridge ------------------------------------------------------------------
+
+
+def audit(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """SNS subscriber: record each announced status change as an AUDIT item."""
+    written = 0
+    for record in event["Records"]:
+        message = json.loads(record["Sns"]["Message"])
+        _table().put(
+            {
+                "PK": f"ORDER~{message['order_id']}",
+                "SK": f"AUDIT~{message['status']}",
+                "subject": record["Sns"].get("Subject"),
+            }
+        )
+        written += 1
+    return {"written": written}
+
+
+def record_receipt(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Task of the ArchiveReceipt state machine: remember where the receipt object is."""
+    key = str(event["key"])
+    order_id = key.removeprefix("receipts/").removesuffix(".json")
+    _table().put(
+        {"PK": f"ORDER~{order_id}", "SK": "RECEIPT", "key": key, "size": int(event["size"])}
+    )
+    return {"order_id": order_id, "key": key}
 
 
 # ---- schedule -----------------------------------------------------------------------------

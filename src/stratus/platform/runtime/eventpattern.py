@@ -55,16 +55,7 @@ def _leaf(matchers: list[Any], value: Any) -> bool:
 
 def _one(matcher: Any, value: Any) -> bool:
     if not isinstance(matcher, Mapping):
-        return (
-            (value is not _MISSING
-            and matcher == value
-            and type(matcher) is type(value))
-            or (
-                isinstance(matcher, int | float)
-                and isinstance(value, int | float)
-                and matcher == value
-            )
-        )
+        return _literal(matcher, value)
     if len(matcher) != 1:
         raise PatternError(f"a matcher has exactly one key: {dict(matcher)!r}")
     kind, arg = next(iter(matcher.items()))
@@ -88,6 +79,20 @@ def _one(matcher: Any, value: Any) -> bool:
     if kind == "numeric":
         return _numeric(arg, value)
     raise PatternError(f"unknown matcher {kind!r}")
+
+
+def _literal(matcher: Any, value: Any) -> bool:
+    """Exact match by JSON type: strings with strings, numbers with numbers (1 == 1.0),
+    booleans with booleans, null with null. Subclasses (YAML loaders' str nodes) count."""
+    if value is _MISSING:
+        return False
+    if isinstance(matcher, bool) or isinstance(value, bool):
+        return isinstance(matcher, bool) and isinstance(value, bool) and matcher == value
+    if isinstance(matcher, int | float) and isinstance(value, int | float):
+        return float(matcher) == float(value)
+    if isinstance(matcher, str) and isinstance(value, str):
+        return str(matcher) == str(value)
+    return matcher is None and value is None
 
 
 def _text(arg: Any, kind: str) -> str:
