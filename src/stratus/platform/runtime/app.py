@@ -527,6 +527,8 @@ class LocalRuntime:
         for prefix, gateway in self.gateways.items():
             self.server.mount(prefix, gateway)
         self.server.start()
+        for fn in self.functions.values():  # lets a function call another API of this runtime
+            fn.base_environment = {**fn.base_environment, "STRATUS_LOCAL_URL": self.url}
         self._threads.append(
             threading.Thread(target=self._scheduler, name="scheduler", daemon=True)
         )

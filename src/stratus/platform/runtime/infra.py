@@ -71,6 +71,10 @@ LAMBDA_RESERVED_ENV = frozenset(
         "PATH",
         "LD_LIBRARY_PATH",
         "PYTHONPATH",
+        # Set by the local runtime only (absent on AWS): target, data directory, base URL.
+        "STRATUS_TARGET",
+        "STRATUS_HOME",
+        "STRATUS_LOCAL_URL",
     }
 )
 _SUBSTITUTION = re.compile(r"\$\{([^}]+)\}")
