@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from stratus.platform.adapters.local.clock import FakeClock
+from stratus.platform.runtime.apigateway import HttpRequest, HttpResponse
 from stratus.platform.runtime.app import LocalRuntime, StartupError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "example_app" / "template.yaml"
@@ -46,3 +48,48 @@ def test_two_templates_defining_the_same_function_name_are_refused(tmp_path: Pat
     shutil.copytree(EXAMPLE.parent, copy)
     with pytest.raises(StartupError, match="FunctionName"):
         LocalRuntime([EXAMPLE, copy / "template.yaml"], home=tmp_path / "home")
+
+
+class Hello:
+    """A local service as an application would mount one (e.g. a reverse proxy)."""
+
+    def __init__(self, runtime: LocalRuntime) -> None:
+        self.runtime = runtime
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse(200, [("Content-Type", "text/plain")], f"hi {request.path}".encode())
+
+
+def test_an_application_mounts_its_own_local_service_from_template_metadata(tmp_path: Path):
+    template = tmp_path / "app" / "template.yaml"
+    template.parent.mkdir()
+    template.write_text(
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Metadata:\n  stratus:\n    mount:\n      /hello: tests.functional.test_runtime:Hello\n"
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      Runtime: python3.11\n      Handler: index.handler\n"
+        "      InlineCode: 'def handler(e, c): return 1'\n"
+    )
+    rt = LocalRuntime([template], home=tmp_path / "home")
+    rt.start()
+    try:
+        with urllib.request.urlopen(f"{rt.url}/hello/page", timeout=5) as response:
+            assert response.read() == b"hi /page"
+    finally:
+        rt.stop()
+
+
+def test_a_mount_naming_a_missing_factory_fails_at_start_up(tmp_path: Path):
+    template = tmp_path / "app" / "template.yaml"
+    template.parent.mkdir()
+    template.write_text(
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Metadata:\n  stratus:\n    mount:\n      /x: tests.functional.test_runtime:Nope\n"
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      Runtime: python3.11\n      Handler: index.handler\n"
+        "      InlineCode: 'def handler(e, c): return 1'\n"
+    )
+    rt = LocalRuntime([template], home=tmp_path / "home")
+    with pytest.raises(StartupError, match=r"Metadata.stratus.mount./x"):
+        rt.start()
+    rt.stop()

@@ -526,6 +526,8 @@ class LocalRuntime:
         self.server = ApiServer(host=self.host, port=self.port)
         for prefix, gateway in self.gateways.items():
             self.server.mount(prefix, gateway)
+        for prefix, service in self._services().items():
+            self.server.mount(prefix, service)
         self.server.start()
         for fn in self.functions.values():  # lets a function call another API of this runtime
             fn.base_environment = {**fn.base_environment, "STRATUS_LOCAL_URL": self.url}
@@ -552,6 +554,32 @@ class LocalRuntime:
         self._events.shutdown(wait=True, cancel_futures=True)
         self.workflows.close()
         connect.install(None)
+
+    def _services(self) -> dict[str, Any]:
+        """Local services an application mounts beside its APIs.
+
+        Template ``Metadata: {stratus: {mount: {"/edge/site": "module:factory"}}}``: the
+        factory gets this runtime and returns an object with ``handle(HttpRequest) ->
+        HttpResponse`` (e.g. a reverse proxy standing in for CloudFront)."""
+        import importlib
+
+        services: dict[str, Any] = {}
+        for app in self.apps:
+            mounts = app.metadata.get("stratus", {}).get("mount", {})
+            if not isinstance(mounts, Mapping):
+                raise StartupError(
+                    f"{app.path}: Metadata.stratus.mount must map prefixes to factories"
+                )
+            for prefix, target in mounts.items():
+                module_name, _, attr = str(target).partition(":")
+                try:
+                    factory = getattr(importlib.import_module(module_name), attr)
+                except (ImportError, AttributeError) as exc:
+                    raise StartupError(
+                        f"{app.path}: Metadata.stratus.mount.{prefix}: {target!r}: {exc}"
+                    ) from exc
+                services[str(prefix)] = factory(self)
+        return services
 
     def route_lines(self) -> list[str]:
         """One line per API route (and usage-plan API key), for the start-up banner."""

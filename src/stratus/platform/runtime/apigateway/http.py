@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from stratus.platform.runtime.apigateway.events import HttpRequest, HttpResponse
@@ -20,6 +20,13 @@ from stratus.platform.runtime.apigateway.gateway import (
 )
 
 METRICS_PATH = "/_stratus/metrics"
+
+
+class Mountable(Protocol):
+    """Anything that answers a request without sockets: a gateway, or an application's own
+    local service (a reverse proxy, a web site) that the runtime mounts beside the APIs."""
+
+    def handle(self, request: HttpRequest) -> HttpResponse: ...
 
 
 def _normalise_prefix(prefix: str) -> str:
@@ -36,12 +43,12 @@ class ApiServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
         self._port = port
-        self._mounts: dict[str, LocalApiGateway] = {}
+        self._mounts: dict[str, Mountable] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    def mount(self, prefix: str, gateway: LocalApiGateway) -> None:
-        """Serve ``gateway`` under ``prefix`` (``"/"`` or ``"/orders"``)."""
+    def mount(self, prefix: str, gateway: Mountable) -> None:
+        """Serve ``gateway`` (any :class:`Mountable`) under ``prefix`` (``"/"``, ``"/orders"``)."""
         prefix = _normalise_prefix(prefix)
         if prefix in self._mounts:
             raise ValueError(f"prefix {prefix} is already mounted")
@@ -61,6 +68,7 @@ class ApiServer:
         return {
             prefix: {"api": gw.spec.name, "stage": gw.spec.stage, **gw.metrics.snapshot()}
             for prefix, gw in sorted(self._mounts.items())
+            if isinstance(gw, LocalApiGateway)
         }
 
     def dispatch(self, request: HttpRequest) -> HttpResponse:
