@@ -14,6 +14,7 @@ from botocore.exceptions import (
     ParamValidationError,
 )
 
+from stratus.platform.adapters import objectrules
 from stratus.platform.ports.errors import (
     BackendUnavailableError,
     InvalidRequestError,
@@ -22,8 +23,6 @@ from stratus.platform.ports.errors import (
 )
 from stratus.platform.ports.objects import ObjectInfo
 
-_MAX_KEY_BYTES = 1024
-_MAX_METADATA_BYTES = 2048
 _NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
 _INVALID = {"InvalidRange", "InvalidRequest", "InvalidArgument", "KeyTooLongError", "400"}
 
@@ -39,30 +38,6 @@ def _translate(exc: Exception, what: str) -> PortError:
     if isinstance(exc, ParamValidationError):
         return InvalidRequestError(f"{what}: {exc}")
     return BackendUnavailableError(f"{what}: {exc}")
-
-
-def _check_key(key: str) -> None:
-    # Checked before the call so both adapters refuse the same keys the same way.
-    if not isinstance(key, str) or not key:
-        raise InvalidRequestError("an object key must be a non-empty string")
-    try:
-        encoded = key.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InvalidRequestError(f"object key is not valid UTF-8: {key!r}") from exc
-    if len(encoded) > _MAX_KEY_BYTES:
-        raise InvalidRequestError(f"object key longer than {_MAX_KEY_BYTES} bytes")
-
-
-def _check_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
-    # botocore refuses non-ASCII metadata client-side (ParamValidationError); S3 refuses
-    # more than 2 KB of it. Both become InvalidRequestError, as in the local adapter.
-    meta = {str(k).lower(): str(v) for k, v in (metadata or {}).items()}
-    for name, value in meta.items():
-        if not name or not (name + value).isascii() or any(c in name for c in " :\r\n"):
-            raise InvalidRequestError(f"invalid metadata entry {name!r}: ASCII only")
-    if sum(len(k) + len(v) for k, v in meta.items()) > _MAX_METADATA_BYTES:
-        raise InvalidRequestError(f"user metadata larger than {_MAX_METADATA_BYTES} bytes")
-    return meta
 
 
 def _utc(value: Any) -> datetime:
@@ -115,8 +90,8 @@ class S3ObjectStore:
         metadata: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
         """PutObject (bytes) or a managed, possibly multipart, upload (streams)."""
-        _check_key(key)
-        meta = _check_metadata(metadata)
+        objectrules.check_key(key)
+        meta = objectrules.check_metadata(metadata)
         what = f"put s3://{self.name}/{key}"
         try:
             if isinstance(data, bytes | bytearray | memoryview):
@@ -143,7 +118,7 @@ class S3ObjectStore:
 
     def get(self, key: str, *, byte_range: tuple[int, int] | None = None) -> bytes:
         """GetObject, with an HTTP ``Range: bytes=first-last`` header for a range."""
-        _check_key(key)
+        objectrules.check_key(key)
         args: dict[str, Any] = {"Bucket": self.name, "Key": key}
         if byte_range is not None:
             first, last = byte_range
@@ -160,7 +135,7 @@ class S3ObjectStore:
 
     def open(self, key: str) -> BinaryIO:
         """GetObject's streaming body, buffered, as a binary file object."""
-        _check_key(key)
+        objectrules.check_key(key)
         what = f"open s3://{self.name}/{key}"
         try:
             response = self._s3.get_object(Bucket=self.name, Key=key)
@@ -170,7 +145,7 @@ class S3ObjectStore:
 
     def head(self, key: str) -> ObjectInfo:
         """HeadObject; NotFoundError when missing."""
-        _check_key(key)
+        objectrules.check_key(key)
         try:
             r = self._s3.head_object(Bucket=self.name, Key=key)
         except (BotoCoreError, ClientError) as exc:
@@ -204,7 +179,7 @@ class S3ObjectStore:
 
     def delete(self, key: str) -> None:
         """DeleteObject; a missing key is fine (S3 answers 204)."""
-        _check_key(key)
+        objectrules.check_key(key)
         try:
             self._s3.delete_object(Bucket=self.name, Key=key)
         except (BotoCoreError, ClientError) as exc:

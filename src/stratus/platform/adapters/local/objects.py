@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from stratus.platform.adapters import objectrules
 from stratus.platform.ports.errors import (
     BackendUnavailableError,
     InvalidRequestError,
@@ -41,8 +42,6 @@ log = logging.getLogger(__name__)
 
 _CHUNK = 1024 * 1024
 _PAGE = 1000
-_MAX_KEY_BYTES = 1024
-_MAX_METADATA_BYTES = 2048
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -55,33 +54,6 @@ CREATE TABLE IF NOT EXISTS objects (
     metadata TEXT NOT NULL
 )
 """
-
-
-def _check_key(key: str) -> None:
-    # S3: a key is a non-empty sequence of Unicode characters whose UTF-8 form is at most
-    # 1024 bytes. (S3 also refuses lone surrogates, which cannot be UTF-8 encoded.)
-    if not isinstance(key, str) or not key:
-        raise InvalidRequestError("an object key must be a non-empty string")
-    try:
-        encoded = key.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InvalidRequestError(f"object key is not valid UTF-8: {key!r}") from exc
-    if len(encoded) > _MAX_KEY_BYTES:
-        raise InvalidRequestError(f"object key longer than {_MAX_KEY_BYTES} bytes")
-
-
-def _check_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
-    """Lower-cased user metadata, refused when S3 would refuse it.
-
-    S3 sends user metadata as ``x-amz-meta-*`` HTTP headers: names are lower-cased, names
-    and values must be ASCII, and all of it together may not exceed 2 KB."""
-    meta = {str(k).lower(): str(v) for k, v in (metadata or {}).items()}
-    for name, value in meta.items():
-        if not name or not (name + value).isascii() or any(c in name for c in " :\r\n"):
-            raise InvalidRequestError(f"invalid metadata entry {name!r}: ASCII only (as in S3)")
-    if sum(len(k) + len(v) for k, v in meta.items()) > _MAX_METADATA_BYTES:
-        raise InvalidRequestError(f"user metadata larger than {_MAX_METADATA_BYTES} bytes")
-    return meta
 
 
 def _check_range(byte_range: tuple[int, int]) -> tuple[int, int]:
@@ -174,7 +146,7 @@ class FilesystemObjectStore:
         return self._blobs / blob[:2] / blob
 
     def _row(self, key: str) -> tuple[str, ObjectInfo]:
-        _check_key(key)
+        objectrules.check_key(key)
         with self._db() as db:
             row = db.execute(
                 "SELECT key, blob, size, etag, last_modified, content_type, metadata "
@@ -234,8 +206,8 @@ class FilesystemObjectStore:
         metadata: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
         """Store the object atomically (streaming file-like ``data`` in 1 MiB chunks)."""
-        _check_key(key)
-        meta = _check_metadata(metadata)
+        objectrules.check_key(key)
+        meta = objectrules.check_metadata(metadata)
         blob, size, md5 = self._write_blob(data)
         info = ObjectInfo(
             key=key,
@@ -341,7 +313,7 @@ class FilesystemObjectStore:
 
     def delete(self, key: str) -> None:
         """Delete the object; a missing key is fine (S3 answers 204 either way)."""
-        _check_key(key)
+        objectrules.check_key(key)
         with self._db(write=True) as db:
             row = db.execute("SELECT blob FROM objects WHERE key = ?", (key,)).fetchone()
             db.execute("DELETE FROM objects WHERE key = ?", (key,))
