@@ -1,0 +1,1 @@
+"""MSSQL -> PostgreSQL migration (`stratus migrate`): schema, full load, delta, verify."""

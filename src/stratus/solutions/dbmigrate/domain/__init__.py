@@ -1,0 +1,1 @@
+"""The pure part of the migration: schema model, type map, T-SQL reader, DDL writer, values."""
