@@ -75,6 +75,13 @@ LAMBDA_RESERVED_ENV = frozenset(
         "STRATUS_TARGET",
         "STRATUS_HOME",
         "STRATUS_LOCAL_URL",
+        # Optional platform settings, read with a default by stratus.platform modules that a
+        # handler reaches when its CodeUri is the whole source tree: not the handler's own.
+        "STRATUS_KMS_KEY_ID",
+        "STRATUS_MAIL_VERIFIED",
+        "STRATUS_SECRETS_PREFIX",
+        "STRATUS_SES_CONFIGURATION_SET",
+        "STRATUS_SMTP_URL",
     }
 )
 _SUBSTITUTION = re.compile(r"\$\{([^}]+)\}")
@@ -208,7 +215,34 @@ def lint_translated(path: Path) -> list[str]:
         return [str(error)]
     text = json.dumps(translated, indent=1)
     file = f"{_display(path)} (translated)"
-    return [_format_match(m, file) for m in cfnlint.api.lint(text) if _is_problem(m)]
+    authored = set((_read_yaml_resources(path) or {}).keys())
+    return [
+        _format_match(m, file)
+        for m in cfnlint.api.lint(text)
+        if _is_problem(m) and not _sam_made_depends_on(m, authored)
+    ]
+
+
+def _read_yaml_resources(path: Path) -> dict[str, Any] | None:
+    from cfnlint.decode import decode
+
+    template, _ = decode(str(path))
+    resources = (template or {}).get("Resources")
+    return resources if isinstance(resources, dict) else None
+
+
+def _sam_made_depends_on(match: Any, authored: set[str]) -> bool:
+    """W3005 on a resource SAM generated (e.g. ``<Api>UsagePlan``/``<Api>UsagePlanKey`` of
+    ``Auth.UsagePlan``): SAM writes that redundant DependsOn itself; the author cannot fix it."""
+    rule_id = str(getattr(getattr(match, "rule", None), "id", ""))
+    where = list(getattr(match, "path", None) or [])
+    return (
+        rule_id == "W3005"
+        and len(where) >= 3
+        and where[0] == "Resources"
+        and where[2] == "DependsOn"
+        and where[1] not in authored
+    )
 
 
 # ---- ASL ------------------------------------------------------------------------------------

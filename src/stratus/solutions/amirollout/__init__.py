@@ -1,0 +1,1 @@
+"""Solution 1: automatic AMI rollout to Auto Scaling groups."""

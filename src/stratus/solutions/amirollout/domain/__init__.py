@@ -1,0 +1,1 @@
+"""Pure model and rules of the AMI rollout: no I/O."""
