@@ -98,3 +98,19 @@ def test_data_survives_a_killed_and_restarted_server(up, tmp_path: Path):
     )
     assert "SUCCEEDED" in listing.stdout
     assert "o-100" in listing.stdout
+
+
+def test_an_execution_cut_off_by_a_killed_server_resumes_after_restart(up, tmp_path: Path):
+    home = tmp_path / "home"
+    # GIVEN a server on the wall clock: the fulfilment waits 60 real seconds
+    first = up(home=home)
+    assert first.request("POST", "/example_app/orders", ORDER, ALICE)[0] == 201
+    runner_db = home / "workflows.sqlite3"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and b"WaitStateEntered" not in runner_db.read_bytes():
+        time.sleep(0.2)
+    # WHEN it is killed in the middle of the Wait state
+    first.kill()
+    # THEN a new server resumes the execution (on a fast clock) and the order ships
+    second = up("--clock-factor", "600", home=home)
+    wait_for_status(second, "o-100", "SHIPPED")

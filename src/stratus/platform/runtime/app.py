@@ -141,7 +141,10 @@ class LocalRuntime:
         self._load_functions()
         self._declare_resources()
         self.workflows = LocalWorkflowRunner(
-            self.home / "workflows.sqlite3", invoke=self._task, clock=self.clock
+            self.home / "workflows.sqlite3",
+            invoke=self._task,
+            clock=self.clock,
+            auto_resume=False,  # resumed in start(), once handlers can reach the resources
         )
         self.resources.set_workflows(self.workflows)
         self._state_machine_arns: dict[tuple[str, str], str] = {}
@@ -153,6 +156,7 @@ class LocalRuntime:
         self._wire_events()
         self.gateways = self._build_gateways()
         self.server: Any = None
+        self.services: dict[str, Any] = {}
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -345,7 +349,7 @@ class LocalRuntime:
             if ev.suffix and not info.key.endswith(ev.suffix):
                 return
             event = object_created_event(info, bucket=bucket, region=region)
-            self._events.submit(_logged, f"S3 event {ev.name}", fn.invoke, event)
+            self._events.submit(_logged, f"S3 event {ev.name}", _invoke_async, fn, event)
 
         return on_created
 
@@ -354,7 +358,7 @@ class LocalRuntime:
     ) -> Callable[[TopicMessage], None]:
         def deliver(message: TopicMessage) -> None:
             event = sns_event(message, topic_arn=topic_arn, region=region)
-            self._events.submit(_logged, f"SNS {topic_arn}", fn.invoke, event)
+            self._events.submit(_logged, f"SNS {topic_arn}", _invoke_async, fn, event)
 
         return deliver
 
@@ -363,7 +367,7 @@ class LocalRuntime:
     ) -> Callable[[], None]:
         def fire() -> None:
             payload = ev.input if ev.input is not None else _scheduled_event(app, rule, self)
-            _logged(f"schedule {ev.name}", fn.invoke, payload)
+            _logged(f"schedule {ev.name}", _invoke_async, fn, payload)
 
         return fire
 
@@ -526,11 +530,15 @@ class LocalRuntime:
         self.server = ApiServer(host=self.host, port=self.port)
         for prefix, gateway in self.gateways.items():
             self.server.mount(prefix, gateway)
-        for prefix, service in self._services().items():
+        self.services = self._services()
+        for prefix, service in self.services.items():
             self.server.mount(prefix, service)
         self.server.start()
         for fn in self.functions.values():  # lets a function call another API of this runtime
             fn.base_environment = {**fn.base_environment, "STRATUS_LOCAL_URL": self.url}
+        resumed = self.workflows.resume()
+        if resumed:
+            log.warning("resumed %d execution(s) left running by a stopped process", len(resumed))
         self._threads.append(
             threading.Thread(target=self._scheduler, name="scheduler", daemon=True)
         )
@@ -548,6 +556,13 @@ class LocalRuntime:
         self._stop.set()
         if self.server is not None:
             self.server.stop()
+        for prefix, service in self.services.items():  # mounted services may own servers
+            stop = getattr(service, "stop", None)
+            if callable(stop):
+                try:
+                    stop()
+                except Exception as exc:  # one failing service must not block the others
+                    log.error("service %s did not stop cleanly: %s", prefix, exc)
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout=5)
@@ -560,7 +575,8 @@ class LocalRuntime:
 
         Template ``Metadata: {stratus: {mount: {"/edge/site": "module:factory"}}}``: the
         factory gets this runtime and returns an object with ``handle(HttpRequest) ->
-        HttpResponse`` (e.g. a reverse proxy standing in for CloudFront)."""
+        HttpResponse`` (e.g. a reverse proxy standing in for CloudFront). A service with a
+        ``stop()`` method (one that started its own servers) is stopped with the runtime."""
         import importlib
 
         services: dict[str, Any] = {}
@@ -639,6 +655,12 @@ def _logical_topic(app: Application, name: str) -> str:
         if topic.name == name:
             return logical_id
     raise KeyError(name)
+
+
+def _invoke_async(fn: LocalFunction, event: Any) -> Any:
+    """An asynchronous invocation (SNS, S3, schedules): Lambda queues the event when the
+    function is at its reserved concurrency instead of dropping it, so wait for a slot."""
+    return fn.invoke(event, wait_for_slot=True)
 
 
 def _logged(label: str, call: Callable[..., Any], *args: Any) -> Any:

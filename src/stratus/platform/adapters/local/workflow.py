@@ -98,6 +98,7 @@ class LocalWorkflowRunner:
         region: str = "us-east-1",
         account: str = "000000000000",
         max_workers: int = 8,
+        auto_resume: bool = True,
     ) -> None:
         self._invoke = invoke
         self._clock: Clock = clock or SystemClock()
@@ -122,7 +123,8 @@ class LocalWorkflowRunner:
         self._pool = ThreadPoolExecutor(self._max_workers, thread_name_prefix="stratus-sfn")
         with _LIVE_LOCK:
             _LIVE.add(self._owner)
-        self.resume()
+        if auto_resume:  # a host that must wire things first passes False and calls resume()
+            self.resume()
 
     # -- plumbing --------------------------------------------------------------------------
     @contextmanager
