@@ -1,0 +1,1 @@
+"""Adapters of the edge solution that only it needs (WAFv2)."""
