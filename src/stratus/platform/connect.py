@@ -28,6 +28,7 @@ from stratus.platform.ports import (
     Mailer,
     ObjectStore,
     Queue,
+    QueueBroker,
     SecretStore,
     TableStore,
     Topic,
@@ -41,6 +42,7 @@ class ResourceProvider(Protocol):
 
     def table(self, name: str) -> TableStore: ...
     def queue(self, name: str) -> Queue: ...
+    def queue_broker(self) -> QueueBroker: ...
     def topic(self, name: str) -> Topic: ...
     def bucket(self, name: str) -> ObjectStore: ...
     def workflows(self) -> WorkflowRunner: ...
@@ -130,6 +132,11 @@ def table(name: str) -> TableStore:
 def queue(url_or_name: str) -> Queue:
     """The queue with this URL, ARN or name."""
     return provider().queue(url_or_name)
+
+
+def queue_broker() -> QueueBroker:
+    """The queue broker, to create and delete queues at run time (e.g. temporary queues)."""
+    return provider().queue_broker()
 
 
 def topic(arn_or_name: str) -> Topic:

@@ -19,6 +19,7 @@ from stratus.platform.runtime.apigateway import (
     ApiSpec,
     AuthorizerSpec,
     CorsSpec,
+    GatewayResponseSpec,
     LocalApiGateway,
     RouteSpec,
     ThrottleSpec,
@@ -129,6 +130,16 @@ def api_spec(app: Application, api: ApiDef, api_keys: tuple[str, ...]) -> ApiSpe
         cache_enabled=api.cache_cluster_enabled,
         cors=cors,
         usage_plans=plans,
+        gateway_responses={
+            kind: GatewayResponseSpec(
+                status=r.status_code,
+                headers=tuple((name, _unquote(value)) for name, value in r.headers.items()),
+                body=r.templates["application/json"].encode()
+                if "application/json" in r.templates
+                else None,
+            )
+            for kind, r in api.gateway_responses.items()
+        },
     )
 
 

@@ -36,6 +36,7 @@ from stratus.platform.ports import (
     ObjectInfo,
     ObjectStore,
     Queue,
+    QueueBroker,
     SecretStore,
     TableSpec,
     TableStore,
@@ -113,6 +114,9 @@ class LocalResources:
 
     def queue(self, name: str) -> Queue:
         return self.broker.get(resource_name(name))
+
+    def queue_broker(self) -> QueueBroker:
+        return self.broker
 
     def topic(self, name: str) -> Topic:
         name = resource_name(name)

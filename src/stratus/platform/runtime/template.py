@@ -270,6 +270,15 @@ class UsagePlanDef:
 
 
 @dataclass(frozen=True)
+class GatewayResponseDef:
+    """One entry of an API's ``GatewayResponses`` (header values still quoted as in SAM)."""
+
+    status_code: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    templates: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class MethodSettingDef:
     """One ``MethodSettings`` entry; ``resource_path`` decoded (``/~1a`` → ``/a``)."""
 
@@ -312,6 +321,8 @@ class ApiDef:
     cache_ttl_s: int = 300
     cors: CorsDef | None = None
     routes: tuple[tuple[str, str], ...] | None = None
+    #: ``GatewayResponses`` by response type (``UNAUTHORIZED``, ``DEFAULT_5XX``...).
+    gateway_responses: Mapping[str, GatewayResponseDef] = field(default_factory=dict)
 
     def setting_for(self, path: str, method: str) -> MethodSettingDef | None:
         """The most specific method setting that applies to ``method path``."""
@@ -1488,6 +1499,22 @@ class _Loader:
                 for m in methods
                 if m in _HTTP_METHODS
             )
+        gateway_responses = {
+            str(kind): GatewayResponseDef(
+                status_code=_int_or_none(spec.get("StatusCode")),
+                headers={
+                    str(k): str(v)
+                    for k, v in (
+                        (spec.get("ResponseParameters") or {}).get("Headers") or {}
+                    ).items()
+                },
+                templates={
+                    str(k): str(v) for k, v in (spec.get("ResponseTemplates") or {}).items()
+                },
+            )
+            for kind, spec in (props.get("GatewayResponses") or {}).items()
+            if isinstance(spec, dict)
+        }
         if logical_id != IMPLICIT_API and "StageName" not in props:
             raise self.error(f"{where}.StageName", "is required for AWS::Serverless::Api")
         return ApiDef(
@@ -1504,6 +1531,7 @@ class _Loader:
             cache_ttl_s=star.cache_ttl_s if star and star.cache_ttl_s is not None else 300,
             cors=cors,
             routes=routes,
+            gateway_responses=gateway_responses,
         )
 
 

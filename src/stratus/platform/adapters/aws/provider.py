@@ -31,6 +31,7 @@ from stratus.platform.ports import (
     NotFoundError,
     ObjectStore,
     Queue,
+    QueueBroker,
     SecretStore,
     TableSpec,
     TableStore,
@@ -96,6 +97,10 @@ class AwsResources:
     @cache  # noqa: B019
     def queue(self, name: str) -> Queue:
         return SqsQueueBroker(client=self._client("sqs")).get(resource_name(name))
+
+    @cache  # noqa: B019
+    def queue_broker(self) -> QueueBroker:
+        return SqsQueueBroker(client=self._client("sqs"))
 
     @cache  # noqa: B019
     def topic(self, name: str) -> Topic:

@@ -54,6 +54,16 @@ Invoke = Callable[[str, dict[str, Any]], Any]
 
 _log = logging.getLogger(__name__)
 _THROTTLED = 429
+#: ``x-amzn-ErrorType`` of a gateway-made response → its ``GatewayResponses`` type.
+_GATEWAY_RESPONSE_TYPES = {
+    "UnauthorizedException": "UNAUTHORIZED",
+    "AccessDeniedException": "ACCESS_DENIED",
+    "AuthorizerConfigurationException": "AUTHORIZER_CONFIGURATION_ERROR",
+    "MissingAuthenticationTokenException": "MISSING_AUTHENTICATION_TOKEN",
+    "TooManyRequestsException": "THROTTLED",
+    "LimitExceededException": "QUOTA_EXCEEDED",
+    "ForbiddenException": "INVALID_API_KEY",
+}
 
 
 def missing_authentication_token() -> HttpResponse:
@@ -116,6 +126,7 @@ class LocalApiGateway:
         except Exception:  # a bug here must not kill the server thread; AWS would say 500
             _log.exception("local API Gateway failed on %s %s", request.method, request.path)
             response = gateway_error(500, {"message": None}, "InternalServerErrorException")
+        response = self._customised(response)
         response = HttpResponse(
             status=response.status,
             headers=[
@@ -223,6 +234,28 @@ class LocalApiGateway:
         if cached_key is not None:
             self.cache.put(cached_key, response)
         return self._finish(response), key
+
+    def _customised(self, response: HttpResponse) -> HttpResponse:
+        """Apply the API's ``GatewayResponses`` to a response API Gateway made itself.
+
+        The type comes from ``x-amzn-ErrorType`` (only gateway-made responses carry it); a
+        specific type (``UNAUTHORIZED``) wins over ``DEFAULT_4XX``/``DEFAULT_5XX``. Mapping
+        templates are not evaluated: the ``application/json`` template is sent as is."""
+        custom = self.spec.gateway_responses
+        error_type = response.header("x-amzn-ErrorType") if custom else None
+        if not error_type:
+            return response
+        kind = _GATEWAY_RESPONSE_TYPES.get(error_type)
+        default = "DEFAULT_5XX" if response.status >= 500 else "DEFAULT_4XX"
+        chosen = custom.get(kind) if kind else None
+        chosen = chosen or custom.get(default)
+        if chosen is None:
+            return response
+        return HttpResponse(
+            status=chosen.status or response.status,
+            headers=[*response.headers, *chosen.headers],
+            body=response.body if chosen.body is None else chosen.body,
+        )
 
     def _finish(self, response: HttpResponse) -> HttpResponse:
         cors = self.spec.cors

@@ -98,7 +98,7 @@ class ApiServer:
         """Bind and serve in a daemon thread."""
         if self._server is not None:
             raise RuntimeError("the server is already started")
-        server = ThreadingHTTPServer((self.host, self._port), _make_handler(self))
+        server = _ListeningServer((self.host, self._port), _make_handler(self))
         server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(
@@ -126,6 +126,15 @@ class ApiServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _ListeningServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer with a listen backlog for many concurrent clients.
+
+    socketserver's default backlog is 5: with hundreds of clients connecting at once the
+    kernel drops the extra handshakes and clients retransmit after 1, 3, 7, 15 s."""
+
+    request_queue_size = 1024
 
 
 def _read_chunked(handler: BaseHTTPRequestHandler) -> bytes:
@@ -179,5 +188,13 @@ def _make_handler(api: ApiServer) -> type[BaseHTTPRequestHandler]:
 
         # http.server dispatches to do_<METHOD>; every method goes through the gateway.
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+
+        def __getattr__(self, name: str) -> Any:
+            # Any other method (TRACE, CONNECT, made-up ones) also goes through the gateway,
+            # which answers as API Gateway does (403 for a method with no route), instead of
+            # http.server's HTML 501.
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
 
     return Handler

@@ -99,6 +99,17 @@ class CorsSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class GatewayResponseSpec:
+    """A customised gateway response (``GatewayResponses``): status, extra headers, body.
+
+    None keeps what API Gateway would send by default."""
+
+    status: int | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ApiSpec:
     """One REST API (one stage) of a template.
 
@@ -119,6 +130,8 @@ class ApiSpec:
     usage_plans: tuple[UsagePlanSpec, ...] = ()
     binary_media_types: tuple[str, ...] = ()
     stage_variables: Mapping[str, str] = field(default_factory=dict)
+    #: Gateway responses by type (``AUTHORIZER_CONFIGURATION_ERROR``, ``DEFAULT_4XX``...).
+    gateway_responses: Mapping[str, GatewayResponseSpec] = field(default_factory=dict)
 
     def authorizer_for(self, route: RouteSpec) -> AuthorizerSpec | None:
         """The authorizer that guards ``route``, honouring the default and ``NONE``."""

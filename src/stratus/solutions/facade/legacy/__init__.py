@@ -1,0 +1,1 @@
+"""A small, deliberately legacy HTTP service for demos, tests and benchmarks."""
