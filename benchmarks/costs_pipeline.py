@@ -1,0 +1,118 @@
+"""Costs ETL throughput: a CUR-like file through the whole local pipeline.
+
+    .venv/bin/python benchmarks/costs_pipeline.py [--rows 1000000] [--seed 42] [--chunk-rows 5000]
+
+A legacy-CUR-like CSV of N rows (``../shared/tools/gen_cur_like.py``, 1M rows ≈ 860 MB) is
+generated into a temporary directory, then put in the costs template's bucket of a
+LocalRuntime: the EventBridge rule starts the ETL state machine (mark started, temporary
+queue, row-aligned chunk reads, process-chunk workers into DuckDB, wait, publish, delete
+queue, mark processed). Figures: wall time, rows/s, peak RSS of this process.
+
+Baseline, measured in the same run: DuckDB alone reading the same file and aggregating
+billed cost by service (``read_csv`` + ``GROUP BY``), and the ratio pipeline/baseline. The
+pipeline's total is checked against the baseline's to the 12th decimal.
+
+Goals (issue 7): >= 100k rows/s end to end on 2 cores (stretch 200k), peak RSS <= 1 GB.
+Without ../shared (the generator and its source file), this says so and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from stratus.platform.adapters.local.clock import AcceleratedClock
+from stratus.solutions.costs import pipeline
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+GENERATOR = SHARED / "tools" / "gen_cur_like.py"
+SOURCE = SHARED / "data" / "costs" / "aws_cur_legacy_anon_focus_converters.csv"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def baseline(path: Path) -> tuple[float, int, Decimal]:
+    con = duckdb.connect()
+    start = time.perf_counter()
+    rows = con.execute(
+        'SELECT "product/ProductName", COUNT(*),'
+        ' SUM(CAST("lineItem/UnblendedCost" AS DECIMAL(38,12)))'
+        " FROM read_csv(?, all_varchar = true, header = true) GROUP BY 1",
+        [str(path)],
+    ).fetchall()
+    elapsed = time.perf_counter() - start
+    return elapsed, sum(int(r[1]) for r in rows), sum((Decimal(r[2]) for r in rows), Decimal(0))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--chunk-rows", type=int, default=5000)
+    args = parser.parse_args()
+    if not GENERATOR.is_file() or not SOURCE.is_file():
+        print(f"skipped: {GENERATOR} or {SOURCE} is absent (../shared is not here)")
+        return 0
+    with tempfile.TemporaryDirectory(prefix="stratus-costs-bench-") as tmp:
+        work = Path(tmp)
+        data = work / "cur.csv"
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, str(GENERATOR), str(SOURCE), str(data), str(args.rows),
+             str(args.seed)],
+            check=True,
+        )  # fmt: skip
+        size_mb = data.stat().st_size / 1e6
+        print(
+            f"generated {args.rows:,} rows, {size_mb:,.0f} MB"
+            f" in {time.perf_counter() - start:.1f} s"
+        )
+
+        rss_before = peak_rss_mb()
+        with pipeline.local_runtime(
+            work / "home",
+            clock=AcceleratedClock(600),
+            parameters={"ChunkRows": str(args.chunk_rows)},
+        ) as runtime:
+            start = time.perf_counter()
+            with data.open("rb") as stream:
+                result = pipeline.ingest(runtime, stream, client_id="bench", name="cur.csv")
+            elapsed = time.perf_counter() - start
+        rss_pipeline = peak_rss_mb()
+        if result.status != "PROCESSED":
+            print(f"pipeline failed: {result.status} {result.reason}")
+            return 1
+        accepted = result.summary["accepted"]
+        total = sum((Decimal(t["billed_cost"]) for t in result.summary["totals"]), Decimal(0))
+        print(
+            f"pipeline: {accepted:,} rows accepted, {result.summary['rejected']} rejected,"
+            f" {result.summary['chunks']} chunks in {elapsed:.1f} s"
+            f" = {accepted / elapsed:,.0f} rows/s ({size_mb / elapsed:.1f} MB/s)"
+        )
+        print(f"peak RSS: {rss_pipeline:,.0f} MB (before the pipeline: {rss_before:,.0f} MB)")
+
+        base_s, base_rows, base_total = baseline(data)
+        print(
+            f"baseline DuckDB read_csv + GROUP BY: {base_rows:,} rows in {base_s:.2f} s"
+            f" = {base_rows / base_s:,.0f} rows/s"
+        )
+        print(f"ratio pipeline/baseline time: {elapsed / base_s:.1f}x")
+        exact = total == base_total and accepted == base_rows
+        print(
+            f"totals: pipeline {total} vs baseline {base_total}: {'equal' if exact else 'DIFFER'}"
+        )
+        return 0 if exact else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,603 @@
+"""ETL use cases: one cost file from the bucket to published FOCUS facts, exactly once.
+
+The state machine ``infra/statemachines/etl.asl.json`` calls these through thin handlers
+(``entrypoints/etl.py``); its state is one JSON document (the *job*)::
+
+    {"file": {...}, "cursor": {...}, "workers": [0, 1], "queue": {...}, "progress": {...}}
+
+Steps: :func:`mark_started` (files table, TTL) → :func:`create_queue` (temporary queue) →
+:func:`read_chunks` in a loop (row-aligned byte ranges of a plain CSV, safe with quoted
+newlines; rows themselves for gzip, which cannot be range-read) → :func:`process_chunks` workers
+→ :func:`check_chunks` until every chunk is done → :func:`build_reports` (atomic publication)
+→ :func:`delete_queue` → :func:`mark_processed`.
+
+Exactly once: a chunk's facts and its done-marker are one transaction (a redelivered chunk is
+skipped, a killed worker's chunk comes back after the visibility timeout and is written then);
+the load becomes visible only when published, replacing the (client, provider, billing
+period)s it covers in one transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gzip
+import io
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from stratus.platform.ports import NotFoundError, ObjectStore, Queue, SortKeyCondition
+from stratus.platform.ports.queue import MAX_BATCH
+from stratus.solutions.costs.bootstrap import EtlPorts
+from stratus.solutions.costs.domain.chunking import ByteChunk, plan_chunks, scan_rows
+from stratus.solutions.costs.domain.focus import PROVIDER_FAMILIES, FocusRow, Rejection, RowError
+from stratus.solutions.costs.domain.normalise import (
+    Normaliser,
+    UnknownFormatError,
+    bind,
+    clean_header,
+    detect,
+)
+from stratus.solutions.costs.ports import LoadRef
+
+log = logging.getLogger(__name__)
+
+GZIP_MAGIC = b"\x1f\x8b"
+WINDOW_BYTES = 8 * 1024 * 1024
+READ_BUDGET_BYTES = 512 * 1024 * 1024  # per read_chunks invocation (the loop resumes)
+READ_BUDGET_ROWS = 2_000_000  # gzip rows per invocation
+MESSAGE_BUDGET = 200_000  # bytes of row data per message: under SQS's 256 KiB with JSON escaping
+HEADER_LIMIT = 1024 * 1024
+VISIBILITY_S = 300
+
+
+class EtlInputError(ValueError):
+    """The file cannot be processed at all (no header, unknown format, not UTF-8 text)."""
+
+
+# ---- job model --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """The file part of the job."""
+
+    bucket: str
+    key: str
+    etag: str
+    size: int
+    client_id: str
+    provider: str
+    load_id: str
+    columns: list[str]
+    header_end: int
+    compressed: bool
+    chunk_rows: int
+    visibility_s: int = VISIBILITY_S
+
+    @property
+    def load(self) -> LoadRef:
+        """The fact-store load of this file."""
+        return LoadRef(self.load_id, self.client_id, PROVIDER_FAMILIES[self.provider])
+
+    def to_json(self) -> dict[str, Any]:
+        """The job's ``file`` document."""
+        return {
+            "bucket": self.bucket,
+            "key": self.key,
+            "etag": self.etag,
+            "size": self.size,
+            "client_id": self.client_id,
+            "provider": self.provider,
+            "load_id": self.load_id,
+            "columns": self.columns,
+            "header_end": self.header_end,
+            "compressed": self.compressed,
+            "chunk_rows": self.chunk_rows,
+            "visibility_s": self.visibility_s,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> FileJob:
+        """Parse the job's ``file`` document."""
+        return cls(
+            bucket=str(raw["bucket"]),
+            key=str(raw["key"]),
+            etag=str(raw.get("etag", "")),
+            size=int(raw["size"]),
+            client_id=str(raw["client_id"]),
+            provider=str(raw["provider"]),
+            load_id=str(raw["load_id"]),
+            columns=[str(c) for c in raw["columns"]],
+            header_end=int(raw["header_end"]),
+            compressed=bool(raw["compressed"]),
+            chunk_rows=int(raw["chunk_rows"]),
+            visibility_s=int(raw.get("visibility_s", VISIBILITY_S)),
+        )
+
+
+def _file_key(key: str, load_id: str) -> dict[str, str]:
+    return {"PK": f"FILE#{key}", "SK": f"LOAD#{load_id}"}
+
+
+# ---- 1. mark started --------------------------------------------------------------------
+
+
+def _gzip_lines(objects: ObjectStore, key: str) -> Iterator[str]:
+    stream = objects.open(key)
+    text = io.TextIOWrapper(gzip.GzipFile(fileobj=stream), encoding="utf-8-sig", newline="")
+    yield from text
+
+
+def _logical_rows(lines: Iterator[str]) -> Iterator[str]:
+    """Join physical lines into CSV rows (a quoted field may hold newlines)."""
+    pending: list[str] = []
+    in_quotes = False
+    for line in lines:
+        pending.append(line)
+        if line.count('"') & 1:
+            in_quotes = not in_quotes
+        if not in_quotes:
+            yield "".join(pending)
+            pending = []
+    if pending:
+        yield "".join(pending)
+
+
+def _parse_header(row: str) -> list[str]:
+    cells = next(csv.reader([row]), [])
+    header = clean_header(cells)
+    if not any(header):
+        raise EtlInputError("the file has no header row")
+    return header
+
+
+def read_header(objects: ObjectStore, key: str, size: int) -> tuple[list[str], int, bool]:
+    """The header, where the first data row starts (plain files) and whether it is gzip."""
+    if size == 0:
+        raise EtlInputError("the file is empty")
+    first = objects.get(key, byte_range=(0, min(size, HEADER_LIMIT) - 1))
+    if first.startswith(GZIP_MAGIC):
+        try:
+            row = next(_logical_rows(_gzip_lines(objects, key)), "")
+        except (OSError, EOFError, UnicodeDecodeError) as error:
+            raise EtlInputError(f"the gzip file cannot be read: {error}") from error
+        return _parse_header(row), 0, True
+    scan = scan_rows(first, 0)
+    end = scan.row_ends[0] if scan.row_ends else (size if size <= HEADER_LIMIT else 0)
+    if end == 0:
+        raise EtlInputError("no header row within the first MiB")
+    try:
+        row = first[:end].decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise EtlInputError(f"the header is not UTF-8 text: {error}") from error
+    return _parse_header(row), end, False
+
+
+def mark_started(
+    bucket: str,
+    key: str,
+    ports: EtlPorts,
+    *,
+    provider: str | None = None,
+    client_id: str | None = None,
+) -> dict[str, Any]:
+    """Record the file as started in the files table and return the job document.
+
+    The client and provider come from the object's metadata (``client``, ``provider``), else
+    the key's first segment and the header. A file whose format is unknown is recorded as
+    FAILED with the reason and the job says ``skip``. The same object version (etag) already
+    processed is skipped too (EventBridge may deliver an event twice)."""
+    info = ports.objects.head(key)
+    now = ports.clock.now()
+    load_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
+    expires = int((now + timedelta(days=ports.files_ttl_days)).timestamp())
+    client = client_id or info.metadata.get("client") or key.split("/", 1)[0]
+    record: dict[str, Any] = {
+        **_file_key(key, load_id),
+        "Bucket": bucket,
+        "Key": key,
+        "ETag": info.etag,
+        "Size": info.size,
+        "ClientId": client,
+        "StartedAt": now.isoformat(),
+        "ExpiresAt": expires,
+    }
+    done = ports.files.get({"PK": f"FILE#{key}", "SK": f"ETAG#{info.etag}"})
+    if done is not None and done.get("Status") == "PROCESSED":
+        return {"skip": True, "reason": "this version of the file was processed already"}
+    try:
+        columns, header_end, compressed = read_header(ports.objects, key, info.size)
+        chosen = provider or info.metadata.get("provider") or detect(columns)
+        bind(chosen, columns)
+    except (EtlInputError, UnknownFormatError) as error:
+        ports.files.put({**record, "Status": "FAILED", "Error": str(error)})
+        return {"skip": True, "reason": str(error), "load_id": load_id}
+    job = FileJob(
+        bucket=bucket,
+        key=key,
+        etag=info.etag,
+        size=info.size,
+        client_id=client,
+        provider=chosen,
+        load_id=load_id,
+        columns=columns,
+        header_end=header_end,
+        compressed=compressed,
+        chunk_rows=ports.chunk_rows,
+    )
+    ports.files.put({**record, "Status": "STARTED", "Provider": chosen, "LoadId": load_id})
+    workers = max(1, min(4, 1 + info.size // (32 * 1024 * 1024)))
+    return {
+        "skip": False,
+        "file": job.to_json(),
+        "cursor": {"offset": header_end, "chunks": 0, "rows": 0, "done": False},
+        "workers": list(range(workers)),
+        "progress": {"rounds": 0},
+    }
+
+
+# ---- 2. temporary queue -----------------------------------------------------------------
+
+
+def queue_name(ports: EtlPorts, load_id: str) -> str:
+    """The temporary queue of a load (SQS names: 80 characters of [A-Za-z0-9_-])."""
+    return (ports.queue_prefix + load_id)[-80:]
+
+
+def create_queue(job: dict[str, Any], ports: EtlPorts) -> dict[str, str]:
+    """Create the load's temporary queue; return its name and URL-or-name."""
+    file = FileJob.from_json(job["file"])
+    name = queue_name(ports, file.load_id)
+    queue = ports.queues.create(name, visibility_s=file.visibility_s)
+    return {"name": name, "url": str(getattr(queue, "url", name))}
+
+
+# ---- 3. read chunks ---------------------------------------------------------------------
+
+
+class _Sender:
+    """Packs chunk messages into SendMessageBatch calls within the count and size limits."""
+
+    def __init__(self, queue: Queue) -> None:
+        self.queue = queue
+        self.batch: list[str] = []
+        self.size = 0
+
+    def add(self, body: str) -> None:
+        size = len(body.encode("utf-8"))
+        if self.batch and (len(self.batch) == MAX_BATCH or self.size + size > 250_000):
+            self.flush()
+        self.batch.append(body)
+        self.size += size
+
+    def flush(self) -> None:
+        if self.batch:
+            self.queue.send_batch(self.batch)
+        self.batch, self.size = [], 0
+
+
+def _range_message(load_id: str, chunk: ByteChunk) -> str:
+    return json.dumps(
+        {
+            "load": load_id,
+            "chunk": chunk.number,
+            "first_row": chunk.first_row,
+            "start": chunk.start,
+            "end": chunk.end,
+        }
+    )
+
+
+def read_chunks(job: dict[str, Any], ports: EtlPorts) -> dict[str, Any]:
+    """Send the next chunks of the file to the temporary queue; return the new cursor
+    (``done`` once the whole file is sent). Each call reads at most a bounded amount, so a
+    file of any size is read by the state machine's loop."""
+    file = FileJob.from_json(job["file"])
+    cursor = dict(job["cursor"])
+    queue = ports.queues.get(job["queue"]["name"])
+    sender = _Sender(queue)
+    if file.compressed:
+        result = _read_gzip(file, cursor, sender, ports)
+    else:
+        result = _read_plain(file, cursor, sender, ports)
+    sender.flush()
+    return result
+
+
+def _read_plain(
+    file: FileJob, cursor: dict[str, Any], sender: _Sender, ports: EtlPorts
+) -> dict[str, Any]:
+    start = int(cursor["offset"])  # always a row boundary
+    chunks, rows = int(cursor["chunks"]), int(cursor["rows"])
+    scan_from, in_quotes = start, False
+    pending: list[int] = []  # row ends not yet in a chunk
+    budget_end = start + READ_BUDGET_BYTES
+    window_bytes = WINDOW_BYTES
+    while scan_from < file.size:
+        last = min(file.size, scan_from + window_bytes) - 1
+        window = ports.objects.get(file.key, byte_range=(scan_from, last))
+        at_eof = last == file.size - 1
+        scan = scan_rows(window, scan_from, in_quotes)
+        pending.extend(scan.row_ends)
+        if at_eof and scan.resume_at < file.size:
+            pending.append(file.size)  # the last row has no newline (or an open quote)
+            scan_from = file.size
+        elif scan.resume_at == scan_from:
+            window_bytes *= 2  # no newline in the window: a row longer than it
+        else:
+            scan_from, in_quotes = scan.resume_at, scan.in_quotes
+            window_bytes = WINDOW_BYTES
+        full, left = plan_chunks(pending, start, file.chunk_rows, chunks, rows + 1)
+        for chunk in full:
+            sender.add(_range_message(file.load_id, chunk))
+        if full:
+            chunks += len(full)
+            rows += len(full) * file.chunk_rows
+            start = full[-1].end
+            pending = pending[len(pending) - left :]
+            if start >= budget_end and scan_from < file.size:
+                # Resume at a chunk boundary: quote state there is "outside".
+                return {"offset": start, "chunks": chunks, "rows": rows, "done": False}
+    if pending:
+        chunk = ByteChunk(chunks, start, pending[-1], len(pending), rows + 1)
+        sender.add(_range_message(file.load_id, chunk))
+        chunks += 1
+        rows += len(pending)
+    return {"offset": file.size, "chunks": chunks, "rows": rows, "done": True}
+
+
+def _read_gzip(
+    file: FileJob, cursor: dict[str, Any], sender: _Sender, ports: EtlPorts
+) -> dict[str, Any]:
+    chunks, done_rows = int(cursor["chunks"]), int(cursor["rows"])
+    rows_seen = -1  # the header is row 0
+    batch: list[str] = []
+    batch_bytes = 0
+    first_row = done_rows + 1
+
+    def flush() -> None:
+        nonlocal chunks, batch, batch_bytes, first_row, done_rows
+        if not batch:
+            return
+        body = json.dumps(
+            {"load": file.load_id, "chunk": chunks, "first_row": first_row, "data": "".join(batch)}
+        )
+        sender.add(body)
+        chunks += 1
+        done_rows += len(batch)
+        first_row = done_rows + 1
+        batch, batch_bytes = [], 0
+
+    try:
+        for row in _logical_rows(_gzip_lines(ports.objects, file.key)):
+            rows_seen += 1
+            if rows_seen <= int(cursor["rows"]):
+                continue  # the header, or rows sent by an earlier invocation
+            size = len(row.encode("utf-8"))
+            if batch and (len(batch) >= file.chunk_rows or batch_bytes + size > MESSAGE_BUDGET):
+                flush()
+                if done_rows - int(cursor["rows"]) >= READ_BUDGET_ROWS:
+                    return {"offset": 0, "chunks": chunks, "rows": done_rows, "done": False}
+            batch.append(row)
+            batch_bytes += size
+    except (OSError, EOFError, UnicodeDecodeError) as error:
+        raise EtlInputError(f"the gzip file is damaged after row {done_rows}: {error}") from error
+    flush()
+    return {"offset": 0, "chunks": chunks, "rows": done_rows, "done": True}
+
+
+# ---- 4. process chunks ------------------------------------------------------------------
+
+
+def _chunk_text(file: FileJob, message: dict[str, Any], objects: ObjectStore) -> str:
+    if "data" in message:
+        return str(message["data"])
+    raw = objects.get(file.key, byte_range=(int(message["start"]), int(message["end"]) - 1))
+    return raw.decode("utf-8", errors="surrogateescape")
+
+
+def normalise_rows(
+    text: str, columns: list[str], normaliser: Normaliser, first_row: int
+) -> tuple[list[FocusRow], list[Rejection]]:
+    """Parse CSV text (no header) and normalise each row; bad rows become rejections."""
+    rows: list[FocusRow] = []
+    rejections: list[Rejection] = []
+    width = len(columns)
+    try:
+        text.encode("utf-8")
+        clean = True
+    except UnicodeEncodeError:  # undecodable bytes were kept as surrogates
+        clean = False
+    reader = csv.reader(io.StringIO(text, newline=""))
+    number = first_row - 1
+    while True:
+        number += 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            rejections.append(Rejection(number, f"not valid CSV: {error}"))
+            continue
+        if not cells:
+            continue  # a blank line is not a row
+        if len(cells) != width:
+            rejections.append(Rejection(number, f"has {len(cells)} cells, the header {width}"))
+            continue
+        if not clean and not _utf8(cells):
+            rejections.append(Rejection(number, "is not UTF-8 text"))
+            continue
+        try:
+            rows.append(normaliser(cells))
+        except RowError as error:
+            rejections.append(Rejection(number, str(error)))
+    return rows, rejections
+
+
+def _utf8(cells: list[str]) -> bool:
+    try:
+        "".join(cells).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+_normalisers: dict[str, Normaliser] = {}
+
+
+def process_chunk(file: FileJob, body: str, ports: EtlPorts) -> bool:
+    """Normalise one chunk message and store it exactly once; False when it was stored
+    before (a redelivery)."""
+    message = json.loads(body)
+    normaliser = _normalisers.get(file.load_id)
+    if normaliser is None:
+        normaliser = _normalisers[file.load_id] = bind(file.provider, file.columns)
+    text = _chunk_text(file, message, ports.objects)
+    rows, rejections = normalise_rows(text, file.columns, normaliser, int(message["first_row"]))
+    return ports.facts.write_chunk(file.load, int(message["chunk"]), rows, rejections)
+
+
+def process_chunks(
+    job: dict[str, Any],
+    ports: EtlPorts,
+    *,
+    remaining_ms: Callable[[], int] = lambda: 900_000,
+    on_message: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, int]:
+    """A worker: take chunk messages from the temporary queue until it is empty (or time is
+    short), store each and delete it. A chunk that fails stays in the queue and comes back
+    after the visibility timeout; the state machine runs workers again until all are done."""
+    file = FileJob.from_json(job["file"])
+    queue = ports.queues.get(job["queue"]["name"])
+    processed = skipped = failed = 0
+    while remaining_ms() > 60_000:
+        messages = queue.receive(MAX_BATCH, visibility_s=file.visibility_s)
+        if not messages:
+            break
+        for message in messages:
+            if on_message is not None:
+                on_message({"chunk": message.body, "receive_count": message.receive_count})
+            try:
+                stored = process_chunk(file, message.body, ports)
+            except Exception:
+                failed += 1
+                log.exception("chunk of %s failed; it will be retried", file.key)
+                continue
+            queue.delete(message.receipt)
+            processed += int(stored)
+            skipped += int(not stored)
+    return {"processed": processed, "skipped": skipped, "failed": failed}
+
+
+# ---- 5. wait until every chunk is done --------------------------------------------------
+
+
+def check_chunks(job: dict[str, Any], ports: EtlPorts) -> dict[str, Any]:
+    """Whether every chunk sent is stored."""
+    file = FileJob.from_json(job["file"])
+    total = int(job["cursor"]["chunks"])
+    done = ports.facts.chunks_done(file.load_id)
+    rounds = int((job.get("progress") or {}).get("rounds", 0)) + 1
+    return {"done": done >= total, "processed": done, "total": total, "rounds": rounds}
+
+
+# ---- 6. build reports (publish) ---------------------------------------------------------
+
+
+def build_reports(job: dict[str, Any], ports: EtlPorts) -> dict[str, Any]:
+    """Publish the load (the atomic version switch) and store the per-period report
+    summaries in the files table; return the load summary."""
+    from stratus.solutions.costs.reports import store_period_reports
+
+    file = FileJob.from_json(job["file"])
+    periods = ports.facts.publish(file.load)
+    store_period_reports(file.client_id, periods, ports.facts, ports.files, ports.clock)
+    return summary_document(file.load_id, ports)
+
+
+def summary_document(load_id: str, ports: EtlPorts, *, max_rejections: int = 20) -> dict[str, Any]:
+    """The load summary as JSON: counts, totals per currency, periods, first rejections."""
+    summary = ports.facts.summary(load_id, max_rejections=max_rejections)
+    reasons: dict[str, int] = {}
+    for rejection in summary.rejections:
+        reasons[rejection.reason] = reasons.get(rejection.reason, 0) + 1
+    return {
+        "load_id": load_id,
+        "chunks": summary.chunks,
+        "accepted": summary.accepted,
+        "rejected": summary.rejected,
+        "periods": summary.periods,
+        "totals": [
+            {
+                "currency": t.currency,
+                "billed_cost": str(t.billed_cost),
+                "effective_cost": str(t.effective_cost),
+                "rows": t.rows,
+            }
+            for t in summary.totals
+        ],
+        "rejections": [{"row": r.row_number, "reason": r.reason} for r in summary.rejections],
+    }
+
+
+# ---- 7. delete the queue, mark processed ------------------------------------------------
+
+
+def delete_queue(job: dict[str, Any], ports: EtlPorts) -> None:
+    """Delete the temporary queue (a missing queue is fine: this step may run twice)."""
+    queue = job.get("queue") or {}
+    if not queue.get("name"):
+        return
+    with contextlib.suppress(NotFoundError):
+        ports.queues.delete(queue["name"])
+
+
+def mark_processed(job: dict[str, Any], ports: EtlPorts) -> dict[str, Any]:
+    """Record the outcome in the files table: PROCESSED with counts, or FAILED with the error
+    (and the unpublished facts discarded)."""
+    file = FileJob.from_json(job["file"])
+    now = ports.clock.now()
+    error = job.get("error")
+    key = _file_key(file.key, file.load_id)
+    if error:
+        ports.facts.discard(file.load_id)
+        cause = error.get("Cause") if isinstance(error, dict) else str(error)
+        ports.files.update(
+            key,
+            set={"Status": "FAILED", "Error": str(cause)[:2000], "FinishedAt": now.isoformat()},
+        )
+        return {"status": "FAILED"}
+    summary = job.get("summary", {}).get("value") or summary_document(file.load_id, ports)
+    ports.files.update(
+        key,
+        set={
+            "Status": "PROCESSED",
+            "FinishedAt": now.isoformat(),
+            "Accepted": summary["accepted"],
+            "Rejected": summary["rejected"],
+            "Chunks": summary["chunks"],
+            "Summary": json.dumps(summary),
+        },
+    )
+    ports.files.put(
+        {
+            "PK": f"FILE#{file.key}",
+            "SK": f"ETAG#{file.etag}",
+            "Status": "PROCESSED",
+            "LoadId": file.load_id,
+            "ExpiresAt": int((now + timedelta(days=ports.files_ttl_days)).timestamp()),
+        }
+    )
+    return {"status": "PROCESSED", "accepted": summary["accepted"], "rejected": summary["rejected"]}
+
+
+def file_runs(ports: EtlPorts, key: str) -> list[dict[str, Any]]:
+    """Every recorded run of a file (newest last)."""
+    page = ports.files.query(f"FILE#{key}", sort=SortKeyCondition.begins_with("LOAD#"))
+    return page.items

@@ -1,0 +1,109 @@
+"""Azure Cost Management exports read from Azure Blob Storage (REST, no SDK).
+
+``AZURE_EXPORT`` with ``Config.container`` (and ``storage_account``, or ``endpoint`` for any
+Blob-compatible endpoint): the export files under ``Config.prefix`` are listed with List Blobs
+(``?restype=container&comp=list``, ``NextMarker`` pages followed) and downloaded with Get Blob,
+as the credential's service principal: a bearer token from the Microsoft identity platform
+(client credentials, scope ``https://storage.azure.com/.default``). The fingerprint is the
+blob's ETag. ``Access.authority`` overrides ``https://login.microsoftonline.com`` (sovereign
+clouds, tests).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from stratus.solutions.costs.providers.base import SourceError, SourceFile, matches_suffix
+
+API_VERSION = "2021-08-06"
+LOGIN = "https://login.microsoftonline.com"
+STORAGE_SCOPE = "https://storage.azure.com/.default"
+
+
+def service_principal_token(
+    tenant_id: str, client_id: str, client_secret: str, scope: str, authority: str = LOGIN
+) -> str:
+    """An OAuth access token for the service principal (client credentials flow)."""
+    url = f"{authority.rstrip('/')}/{urllib.parse.quote(tenant_id)}/oauth2/v2.0/token"
+    form = urllib.parse.urlencode(
+        {
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "scope": scope,
+        }
+    ).encode()
+    request = urllib.request.Request(url, data=form, method="POST")  # noqa: S310 - https/loopback
+    request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return str(json.loads(response.read())["access_token"])
+    except urllib.error.HTTPError as exc:
+        raise SourceError(f"Azure sign-in refused (HTTP {exc.code})") from exc
+    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+        raise SourceError(f"Azure sign-in failed: {exc}") from exc
+
+
+class AzureBlobSource:
+    """Blobs of one container under a prefix."""
+
+    provider = "azure"
+
+    def __init__(
+        self, endpoint: str, container: str, token: str, prefix: str = "", suffix: str | None = None
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.container = container
+        self.prefix = prefix
+        self.suffix = suffix
+        self._token = token
+
+    def _get(self, url: str) -> urllib.request.Request:
+        request = urllib.request.Request(url)  # noqa: S310 - the configured storage endpoint
+        request.add_header("Authorization", f"Bearer {self._token}")
+        request.add_header("x-ms-version", API_VERSION)
+        return request
+
+    def files(self) -> Iterator[SourceFile]:
+        marker = ""
+        while True:
+            query = {"restype": "container", "comp": "list", "prefix": self.prefix}
+            if marker:
+                query["marker"] = marker
+            container = urllib.parse.quote(self.container)
+            url = f"{self.endpoint}/{container}?{urllib.parse.urlencode(query)}"
+            try:
+                with urllib.request.urlopen(self._get(url), timeout=60) as response:  # noqa: S310
+                    root = ET.fromstring(response.read())  # noqa: S314
+            except urllib.error.HTTPError as exc:
+                raise SourceError(f"List Blobs {self.container}: HTTP {exc.code}") from exc
+            except (urllib.error.URLError, OSError, ET.ParseError) as exc:
+                raise SourceError(f"List Blobs {self.container}: {exc}") from exc
+            for blob in root.iter("Blob"):
+                name = blob.findtext("Name") or ""
+                props = blob.find("Properties")
+                etag = props.findtext("Etag", "") if props is not None else ""
+                length = props.findtext("Content-Length", "") if props is not None else ""
+                if name and matches_suffix(name, self.suffix):
+                    yield SourceFile(name, etag, int(length) if length.isdigit() else None)
+            marker = root.findtext("NextMarker") or ""
+            if not marker:
+                return
+
+    def open(self, file: SourceFile) -> BinaryIO:
+        url = (
+            f"{self.endpoint}/{urllib.parse.quote(self.container)}/{urllib.parse.quote(file.name)}"
+        )
+        try:
+            response: BinaryIO = urllib.request.urlopen(self._get(url), timeout=60)  # noqa: S310
+        except urllib.error.HTTPError as exc:
+            raise SourceError(f"Get Blob {file.name}: HTTP {exc.code}") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise SourceError(f"Get Blob {file.name}: {exc}") from exc
+        return response

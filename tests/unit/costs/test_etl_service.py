@@ -1,0 +1,235 @@
+"""The ETL use cases on the local adapters (they are the fakes): chunking, exactly-once
+writes, retries and publication, driven step by step as the state machine drives them."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stratus.platform.adapters.local.clock import FakeClock
+from stratus.platform.adapters.local.objects import FilesystemObjectStore
+from stratus.platform.adapters.local.queue import SqliteQueueBroker
+from stratus.platform.adapters.local.table import SqliteTableStore
+from stratus.platform.ports import TableSpec
+from stratus.solutions.costs import etl, reports
+from stratus.solutions.costs.adapters.duckdb_facts import DuckDbFactStore
+from stratus.solutions.costs.bootstrap import EtlPorts
+
+HEADER = ["BillingPeriodStart", "ChargePeriodStart", "BilledCost", "EffectiveCost",
+          "BillingCurrency", "ServiceName", "ResourceId", "Tags", "ChargeDescription"]  # fmt: skip
+
+
+def focus_csv(rows: list[list[str]], header: list[str] = HEADER) -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def row(cost: str, *, period: str = "2024-05", day: int = 1, service: str = "EC2",
+        description: str = "plain") -> list[str]:  # fmt: skip
+    return [f"{period}-01T00:00:00Z", f"{period}-{day:02d}T00:00:00Z", cost, cost, "USD",
+            service, f"r-{day}", '{"team": "data"}', description]  # fmt: skip
+
+
+@pytest.fixture
+def ports(tmp_path: Path, clock: FakeClock) -> EtlPorts:
+    files = SqliteTableStore(
+        tmp_path / "tables.sqlite3", TableSpec("files", ttl_attribute="ExpiresAt"), clock=clock
+    )
+    return EtlPorts(
+        files=files,
+        objects=FilesystemObjectStore(tmp_path / "objects", "reports"),
+        queues=SqliteQueueBroker(tmp_path / "queues.sqlite3", clock=clock),
+        facts=DuckDbFactStore(tmp_path / "facts.duckdb"),
+        clock=clock,
+        queue_prefix="test-etl-",
+        chunk_rows=2,
+        files_ttl_days=30,
+    )
+
+
+def start(
+    ports: EtlPorts, data: bytes, key: str = "acme/focus/1.csv", **meta: str
+) -> dict[str, Any]:
+    ports.objects.put(key, data, metadata={"client": "acme", **meta})
+    job = etl.mark_started("reports", key, ports)
+    assert not job["skip"], job
+    job["queue"] = etl.create_queue(job, ports)
+    while not job["cursor"]["done"]:
+        job["cursor"] = etl.read_chunks(job, ports)
+    return job
+
+
+def finish(ports: EtlPorts, job: dict[str, Any]) -> dict[str, Any]:
+    for _ in range(5):
+        etl.process_chunks(job, ports)
+        job["progress"] = etl.check_chunks(job, ports)
+        if job["progress"]["done"]:
+            break
+    assert job["progress"]["done"]
+    job["summary"] = {"value": etl.build_reports(job, ports)}
+    etl.delete_queue(job, ports)
+    etl.mark_processed(job, ports)
+    return job["summary"]["value"]
+
+
+def run(ports: EtlPorts, data: bytes, key: str = "acme/focus/1.csv") -> dict[str, Any]:
+    return finish(ports, start(ports, data, key))
+
+
+def billed(ports: EtlPorts, by: str = "month") -> dict[str, str]:
+    report = reports.cost_report(ports.facts, "acme", by)
+    return {r["key"]: r["billed_cost"] for r in report["rows"]}
+
+
+def test_a_file_is_loaded_in_row_aligned_chunks_with_exact_totals(ports: EtlPorts) -> None:
+    data = focus_csv([row("0.1"), row("0.2", day=2), row("0.3", day=3), row("0.4", day=4),
+                      row("0.5", day=5)])  # fmt: skip
+    summary = run(ports, data)
+    assert (summary["accepted"], summary["rejected"], summary["chunks"]) == (5, 0, 3)
+    assert summary["totals"][0]["billed_cost"] == "1.500000000000"
+    assert billed(ports) == {"2024-05": "1.5"}
+
+
+def test_quoted_newlines_survive_small_read_windows(
+    ports: EtlPorts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(etl, "WINDOW_BYTES", 16)
+    rows = [row(str(n), day=n, description=f'line one\nline, two "{n}"') for n in range(1, 8)]
+    summary = run(ports, focus_csv(rows))
+    assert (summary["accepted"], summary["rejected"]) == (7, 0)
+    assert billed(ports) == {"2024-05": "28"}
+
+
+def test_a_large_file_is_read_over_several_invocations(
+    ports: EtlPorts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(etl, "WINDOW_BYTES", 64)
+    monkeypatch.setattr(etl, "READ_BUDGET_BYTES", 100)
+    job_rows = [row("1", day=d) for d in range(1, 21)]
+    ports.objects.put("acme/f.csv", focus_csv(job_rows), metadata={"client": "acme"})
+    job = etl.mark_started("reports", "acme/f.csv", ports)
+    job["queue"] = etl.create_queue(job, ports)
+    calls = 0
+    while not job["cursor"]["done"]:
+        job["cursor"] = etl.read_chunks(job, ports)
+        calls += 1
+    assert calls > 1
+    assert finish(ports, job)["accepted"] == 20
+
+
+def test_a_gzip_file_is_streamed_and_split_by_rows(ports: EtlPorts) -> None:
+    rows = [row(f"{n}.25", day=n, description="a\nb") for n in range(1, 6)]
+    summary = run(ports, gzip.compress(focus_csv(rows)), key="acme/focus/1.csv.gz")
+    assert (summary["accepted"], summary["chunks"]) == (5, 3)
+    assert billed(ports) == {"2024-05": "16.25"}
+
+
+def test_malformed_rows_are_counted_and_reported_without_aborting_the_file(
+    ports: EtlPorts,
+) -> None:
+    rows = [row("1"), row("abc", day=2), ["too", "short"], row("", day=4), row("2", day=5)]
+    summary = run(ports, focus_csv(rows))
+    assert (summary["accepted"], summary["rejected"]) == (2, 3)
+    assert [(r["row"], r["reason"]) for r in summary["rejections"]] == [
+        (2, "BilledCost is not a number: 'abc'"),
+        (3, "has 2 cells, the header 9"),
+        (4, "BilledCost is empty"),
+    ]
+    assert billed(ports) == {"2024-05": "3"}
+
+
+def test_a_redelivered_chunk_does_not_double_count(ports: EtlPorts) -> None:
+    job = start(ports, focus_csv([row("1"), row("2", day=2), row("4", day=3)]))
+    queue = ports.queues.get(job["queue"]["name"])
+    (first,) = queue.receive(1, visibility_s=0)
+    queue.send(first.body)  # SQS delivers at least once: the same chunk arrives twice
+    result = etl.process_chunks(job, ports)
+    assert result["skipped"] == 1
+    assert finish(ports, job)["accepted"] == 3
+    assert billed(ports) == {"2024-05": "7"}
+
+
+def test_chunks_of_a_killed_worker_come_back_and_are_loaded_once(
+    ports: EtlPorts, clock: FakeClock
+) -> None:
+    job = start(ports, focus_csv([row(str(n), day=n) for n in range(1, 7)]))
+    queue = ports.queues.get(job["queue"]["name"])
+    taken = queue.receive(2, visibility_s=job["file"]["visibility_s"])  # then the worker dies
+    assert len(taken) == 2
+    etl.process_chunks(job, ports)
+    progress = etl.check_chunks(job, ports)
+    assert not progress["done"]
+    assert progress["processed"] == 1
+    clock.advance(job["file"]["visibility_s"] + 1)
+    summary = finish(ports, job)
+    assert summary["accepted"] == 6
+    assert billed(ports) == {"2024-05": "21"}
+
+
+def test_a_restated_month_replaces_the_previous_version(ports: EtlPorts) -> None:
+    run(ports, focus_csv([row("10"), row("5", period="2024-04")]), key="acme/focus/1.csv")
+    assert billed(ports) == {"2024-04": "5", "2024-05": "10"}
+    run(ports, focus_csv([row("7"), row("1", day=2)]), key="acme/focus/2.csv")
+    assert billed(ports) == {"2024-04": "5", "2024-05": "8"}
+
+
+def test_an_unknown_format_is_recorded_as_failed_with_its_reason(ports: EtlPorts) -> None:
+    ports.objects.put("acme/x.csv", b"foo,bar\n1,2\n", metadata={"client": "acme"})
+    job = etl.mark_started("reports", "acme/x.csv", ports)
+    assert job["skip"]
+    assert "no supported export" in job["reason"]
+    (record,) = etl.file_runs(ports, "acme/x.csv")
+    assert record["Status"] == "FAILED"
+
+
+def test_the_same_file_version_is_not_processed_twice(ports: EtlPorts) -> None:
+    run(ports, focus_csv([row("1")]), key="acme/same.csv")
+    again = etl.mark_started("reports", "acme/same.csv", ports)
+    assert again["skip"]
+    assert billed(ports) == {"2024-05": "1"}
+
+
+def test_the_files_table_records_the_outcome_with_a_ttl(ports: EtlPorts) -> None:
+    run(ports, focus_csv([row("1"), ["bad"]]), key="acme/t.csv")
+    (record,) = etl.file_runs(ports, "acme/t.csv")
+    assert record["Status"] == "PROCESSED"
+    assert (record["Accepted"], record["Rejected"]) == (1, 1)
+    assert record["ExpiresAt"] > ports.clock.now().timestamp()
+    assert json.loads(record["Summary"])["accepted"] == 1
+
+
+def test_a_failed_job_discards_its_unpublished_facts(ports: EtlPorts) -> None:
+    job = start(ports, focus_csv([row("1")]))
+    etl.process_chunks(job, ports)
+    job["error"] = {"Error": "States.Timeout", "Cause": "boom"}
+    etl.delete_queue(job, ports)
+    assert etl.mark_processed(job, ports)["status"] == "FAILED"
+    assert ports.facts.summary(job["file"]["load_id"]).totals == []
+    assert billed(ports) == {}
+
+
+def test_reports_compare_month_to_date_with_the_previous_month(ports: EtlPorts) -> None:
+    run(ports, focus_csv([row("3", period="2024-04", day=d) for d in (1, 2, 20)]
+                         + [row("5", day=d) for d in (1, 2)]))  # fmt: skip
+    mtd = reports.month_to_date(ports.facts, "acme")
+    (usd,) = mtd["currencies"]
+    assert (mtd["month"], mtd["through_day"]) == ("2024-05", 2)
+    assert (usd["month_to_date"], usd["previous_month_same_days"], usd["previous_month"]) == (
+        "10",
+        "6",
+        "9",
+    )
+    assert Decimal(usd["change_percent"]) == Decimal("66.67")
+    top = reports.top_resources(ports.facts, "acme", limit=1)
+    assert top["rows"][0]["key"] == "r-1"
+    assert reports.resource_details(ports.facts, "acme", "r-1") is not None
