@@ -187,3 +187,33 @@ def test_names_resolve_through_the_template_arn_map(moto_engine: MotoEngine) -> 
     execution = finished(runner, runner.start("greet", {"who": "Ada"}))
     assert execution.output == {"greeting": "Hi Ada"}
     assert isinstance(runner, WorkflowRunner)
+
+
+def test_closing_the_local_runner_ends_a_wait_at_once_and_a_new_runner_resumes_it(tmp_path):
+    """A three-minute Wait on the wall clock must not hold `stratus up`'s shutdown."""
+    import time as _time
+
+    from stratus.platform.adapters.local.clock import AcceleratedClock, SystemClock
+    from stratus.platform.adapters.local.workflow import LocalWorkflowRunner
+
+    definition = {
+        "StartAt": "Sleep",
+        "States": {
+            "Sleep": {"Type": "Wait", "Seconds": 180, "Next": "Done"},
+            "Done": {"Type": "Pass", "Result": "woke", "End": True},
+        },
+    }
+    db = tmp_path / "wf.sqlite3"
+    first = LocalWorkflowRunner(db, invoke=lambda r, p: p, clock=SystemClock())
+    first.register("sleepy", definition)
+    arn = first.start("sleepy", {})
+    _time.sleep(0.3)
+    started = _time.monotonic()
+    first.close()
+    assert _time.monotonic() - started < 5
+    second = LocalWorkflowRunner(db, invoke=lambda r, p: p, clock=AcceleratedClock(10_000))
+    second.register("sleepy", definition)
+    try:
+        assert second.wait(arn, timeout=10).output == "woke"
+    finally:
+        second.close()

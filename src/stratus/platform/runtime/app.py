@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import sqlite3
 import threading
@@ -176,6 +177,10 @@ class LocalRuntime:
             "STRATUS_TARGET": "local",
             "STRATUS_HOME": str(self.home),
             "AWS_ACCOUNT_ID": app.account,
+            # Powertools writes metrics to stdout as EMF, which CloudWatch turns into metrics;
+            # locally nothing reads them, so they would only bury the output. The template's
+            # own Environment (and a user's shell) can still turn them on.
+            "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
         }
 
     def _load_functions(self) -> None:

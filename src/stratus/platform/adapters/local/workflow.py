@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -82,6 +82,37 @@ def _owner_is_gone(owner: str | None) -> bool:
 _BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 
 
+class _Interrupted(BaseException):
+    """The runner is closing: unwind a waiting execution, leaving it RUNNING to resume later.
+
+    A BaseException so that no state's error handling (Catch, the runner's own failure
+    recording) mistakes it for a failure of the execution."""
+
+
+class _StoppableClock:
+    """The runner's clock, whose sleeps (Wait states, Retry backoff) end when the runner closes.
+
+    Sleeps go in slices of at most one clock-second, so closing takes at most about a second
+    (on the system clock) instead of the rest of a three-minute Wait."""
+
+    def __init__(self, clock: Clock, stop: threading.Event) -> None:
+        self._clock = clock
+        self._stop = stop
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    def sleep(self, seconds: float) -> None:
+        end = self._clock.now() + timedelta(seconds=seconds)
+        while True:
+            if self._stop.is_set():
+                raise _Interrupted
+            remaining = (end - self._clock.now()).total_seconds()
+            if remaining <= 0:
+                return
+            self._clock.sleep(min(remaining, 1.0))
+
+
 class LocalWorkflowRunner:
     """WorkflowRunner on the local ASL interpreter; executions persisted in ``db_path``.
 
@@ -109,6 +140,7 @@ class LocalWorkflowRunner:
         self._changed = threading.Condition(self._lock)
         self._active: set[str] = set()
         self._closed = False
+        self._stopping = threading.Event()
         self._owner = f"{os.getpid()}:{uuid.uuid4().hex}"
         try:
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
@@ -323,13 +355,16 @@ class LocalWorkflowRunner:
         return resumed
 
     def close(self) -> None:
-        """Stop the worker pool (waiting for running executions) and close the store.
+        """Stop the worker pool and close the store.
 
-        Executions still queued stay RUNNING and resume when a runner opens the store again."""
+        Executions in a Wait (or a Retry backoff) stop waiting at once; a running task is
+        let finish. Executions not finished stay RUNNING and resume, from their last
+        entered state, when a runner opens the store again."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+        self._stopping.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
         with _LIVE_LOCK:
             _LIVE.discard(self._owner)
@@ -371,7 +406,7 @@ class LocalWorkflowRunner:
             interpreter = Interpreter(
                 definition,
                 invoke=self._invoke,
-                clock=self._clock,
+                clock=_StoppableClock(self._clock, self._stopping),
                 max_workers=self._max_workers,
                 region=self._region,
             )
