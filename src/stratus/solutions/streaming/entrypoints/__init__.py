@@ -1,0 +1,1 @@
+"""Thin Lambda handlers of the streaming solution."""

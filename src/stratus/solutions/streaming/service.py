@@ -1,0 +1,709 @@
+"""Use cases of the streaming platform: functions taking ``(ports, ...)``.
+
+Errors: :class:`~stratus.solutions.streaming.domain.DomainError` (400),
+:class:`~stratus.solutions.streaming.domain.NotAllowedError` (403),
+:class:`~stratus.solutions.streaming.store.MissingError` (404),
+:class:`~stratus.solutions.streaming.domain.ConflictError` (409), :class:`AuthError` (401).
+"""
+
+from __future__ import annotations
+
+import secrets as pysecrets
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import jwt
+
+from stratus.platform.ports import Clock, Email, Mailer, ObjectStore, PortError, SecretStore
+from stratus.solutions.streaming.domain import ConflictError, DomainError, NotAllowedError
+from stratus.solutions.streaming.domain.accounts import (
+    Role,
+    Settings,
+    User,
+    check_password_policy,
+    hash_password,
+    normalise_email,
+    require,
+    verify_password,
+)
+from stratus.solutions.streaming.domain.chat import (
+    ChatMessage,
+    ChatRoom,
+    ReviewHook,
+    default_review,
+)
+from stratus.solutions.streaming.domain.devices import (
+    Device,
+    Quality,
+    key_digest,
+    new_pairing_code,
+    normalise_code,
+)
+from stratus.solutions.streaming.domain.orders import (
+    Order,
+    OrderStatus,
+    Product,
+    Shipping,
+    price_order,
+)
+from stratus.solutions.streaming.domain.streams import (
+    Channel,
+    Recording,
+    Stream,
+    StreamStatus,
+    Visibility,
+    check_title,
+)
+from stratus.solutions.streaming.store import MissingError, Store
+
+JWT_SECRET_NAME = "streaming/jwt-signing-key"  # noqa: S105 - a secret name
+BLOCKED_WORDS = frozenset({"spoiler", "badword"})
+JWT_ISSUER = "stratus-streaming"
+SESSION_TTL = timedelta(hours=12)
+
+
+class AuthError(Exception):
+    """Missing, expired or invalid credentials (401)."""
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    """What the payment provider answered."""
+
+    ok: bool
+    reference: str
+    reason: str = ""
+
+
+class PaymentProvider(Protocol):
+    """Charges an order. Stripe-like on AWS; :class:`TestPaymentProvider` locally."""
+
+    def charge(self, order_id: str, amount_cents: int, currency: str, token: str) -> PaymentResult:
+        """Charge ``amount_cents``; never raises for a declined payment."""
+        ...
+
+
+class TestPaymentProvider:
+    """Local payments: ``tok_ok`` (and any ``tok_ok_*``) succeeds, ``tok_declined`` fails."""
+
+    __test__ = False  # not a pytest class
+
+    def charge(self, order_id: str, amount_cents: int, currency: str, token: str) -> PaymentResult:
+        if token.startswith("tok_ok"):
+            return PaymentResult(True, f"test_{order_id[:8]}_{amount_cents}{currency.lower()}")
+        return PaymentResult(False, "", "card declined (test provider)")
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Everything the use cases need."""
+
+    store: Store
+    recordings: ObjectStore
+    mailer: Mailer
+    clock: Clock
+    secrets: SecretStore
+    payments: PaymentProvider
+    sender: str = "noreply@streaming.example.com"
+    reconnect_window_s: float = 10.0
+    ingest_url: str = ""
+    site_url: str = ""
+    review: ReviewHook = field(default_factory=lambda: default_review(BLOCKED_WORDS))
+
+
+def _id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+# ---- accounts and sessions --------------------------------------------------------------------
+
+
+def register(ports: Ports, email: str, password: str, display_name: str) -> User:
+    """A new viewer account; ConflictError when the email is registered."""
+    address = normalise_email(email)
+    check_password_policy(password)
+    name = display_name.strip() or address.split("@", 1)[0]
+    user = User(
+        user_id=_id(), email=address,
+        password_hash=hash_password(password, pysecrets.token_bytes(16)),
+        role=Role.VIEWER, created_at=ports.clock.now(), settings=Settings(display_name=name[:60]),
+    )
+    ports.store.add_user(user)
+    return user
+
+
+def _signing_key(ports: Ports) -> str:
+    try:
+        return ports.secrets.get(JWT_SECRET_NAME)
+    except PortError:
+        key = pysecrets.token_urlsafe(48)
+        ports.secrets.put(JWT_SECRET_NAME, key)
+        return ports.secrets.get(JWT_SECRET_NAME)
+
+
+def issue_token(ports: Ports, user: User) -> str:
+    """A signed session (JWT, HS256) for ``user``."""
+    now = ports.clock.now()
+    claims = {
+        "sub": user.user_id, "role": user.role.value, "name": user.settings.display_name,
+        "iss": JWT_ISSUER, "iat": int(now.timestamp()),
+        "exp": int((now + SESSION_TTL).timestamp()),
+    }
+    return jwt.encode(claims, _signing_key(ports), algorithm="HS256")
+
+
+def login(ports: Ports, email: str, password: str) -> tuple[User, str]:
+    """The user and a session token; AuthError for a wrong email or password."""
+    try:
+        address = normalise_email(email)
+    except DomainError as exc:
+        raise AuthError("wrong email or password") from exc
+    user = ports.store.user_by_email(address)
+    if user is None or not verify_password(password, user.password_hash):
+        raise AuthError("wrong email or password")
+    return user, issue_token(ports, user)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, from a verified session token."""
+
+    user_id: str
+    role: Role
+    name: str
+
+
+def authenticate(ports: Ports, token: str | None) -> Caller:
+    """The caller of a ``Bearer`` token; AuthError when it is missing or not valid now."""
+    if not token:
+        raise AuthError("sign in first (Authorization: Bearer TOKEN)")
+    raw = token.removeprefix("Bearer ").strip()
+    try:
+        claims = jwt.decode(
+            raw, _signing_key(ports), algorithms=["HS256"], issuer=JWT_ISSUER,
+            # Expiry is checked below against the injected clock (PyJWT reads the system's).
+            options={"require": ["exp", "sub", "iat"], "verify_exp": False, "verify_iat": False},
+        )
+    except jwt.PyJWTError as exc:
+        raise AuthError(f"session not valid: {exc}") from exc
+    now = ports.clock.now().timestamp()
+    if float(claims["exp"]) <= now:
+        raise AuthError("session expired")
+    try:
+        user = ports.store.user(str(claims["sub"]))
+    except MissingError as exc:
+        raise AuthError("session user no longer exists") from exc
+    return Caller(user.user_id, user.role, user.settings.display_name)
+
+
+def update_settings(
+    ports: Ports, caller: Caller, display_name: str | None, email_notifications: bool | None
+) -> User:
+    """Change the caller's account settings."""
+    user = ports.store.user(caller.user_id)
+    settings = user.settings
+    if display_name is not None:
+        if not display_name.strip() or len(display_name) > 60:
+            raise DomainError("display_name: 1 to 60 characters")
+        settings = replace(settings, display_name=display_name.strip())
+    if email_notifications is not None:
+        settings = replace(settings, email_notifications=email_notifications)
+    user = replace(user, settings=settings)
+    ports.store.put_user(user)
+    return user
+
+
+def set_role(ports: Ports, caller: Caller, user_id: str, role: Role) -> User:
+    """Admin: change a user's role."""
+    require(caller.role, Role.ADMIN)
+    user = replace(ports.store.user(user_id), role=role)
+    ports.store.put_user(user)
+    return user
+
+
+def ensure_admin(ports: Ports, email: str, password: str) -> User:
+    """Create (or promote) an admin account: for the demo and `stratus streaming admin`."""
+    existing = ports.store.user_by_email(normalise_email(email))
+    user = existing or register(ports, email, password, "admin")
+    user = replace(user, role=Role.ADMIN)
+    ports.store.put_user(user)
+    return user
+
+
+# ---- catalogue and orders ---------------------------------------------------------------------
+
+
+def put_product(
+    ports: Ports, caller: Caller, product_id: str, name: str, price_cents: int, active: bool
+) -> Product:
+    """Admin: create or reprice a catalogue entry."""
+    require(caller.role, Role.ADMIN)
+    if price_cents < 0 or not name.strip():
+        raise DomainError("price_cents must be >= 0 and name non-empty")
+    product = Product(product_id=product_id, name=name.strip(), price_cents=price_cents,
+                      active=active)
+    ports.store.put_product(product)
+    return product
+
+
+def place_order(
+    ports: Ports, caller: Caller, product_id: str, quantity: int, shipping: Shipping,
+    payment_token: str,
+) -> Order:
+    """Order devices and pay at once; a paid order makes the caller a device owner."""
+    product = ports.store.product(product_id)
+    amount = price_order(product, quantity)
+    now = ports.clock.now()
+    order = Order(
+        order_id=_id(), user_id=caller.user_id, product_id=product_id, quantity=quantity,
+        amount_cents=amount, currency=product.currency, shipping=shipping,
+        status=OrderStatus.PLACED, created_at=now, history=(("placed", now.isoformat()),),
+    )
+    ports.store.put_order(order)
+    return pay_order(ports, caller, order.order_id, payment_token)
+
+
+def pay_order(ports: Ports, caller: Caller, order_id: str, payment_token: str) -> Order:
+    """Charge the order; paid orders upgrade a viewer to device owner."""
+    order = ports.store.order(order_id)
+    if order.user_id != caller.user_id:
+        raise NotAllowedError("not your order")
+    result = ports.payments.charge(order.order_id, order.amount_cents, order.currency,
+                                   payment_token)
+    now = ports.clock.now()
+    if result.ok:
+        order = replace(order.move_to(OrderStatus.PAID, now), payment_reference=result.reference)
+        user = ports.store.user(caller.user_id)
+        if user.role is Role.VIEWER:
+            ports.store.put_user(replace(user, role=Role.OWNER))
+    else:
+        order = order.move_to(OrderStatus.PAYMENT_FAILED, now)
+    ports.store.put_order(order)
+    return order
+
+
+def move_order(ports: Ports, caller: Caller, order_id: str, status: OrderStatus) -> Order:
+    """Admin ships/delivers/cancels; an owner may cancel an order not yet shipped."""
+    order = ports.store.order(order_id)
+    if caller.role is not Role.ADMIN and not (
+        status is OrderStatus.CANCELLED and order.user_id == caller.user_id
+    ):
+        raise NotAllowedError("only an admin moves orders")
+    order = order.move_to(status, ports.clock.now())
+    ports.store.put_order(order)
+    return order
+
+
+# ---- channels, pairing, devices ---------------------------------------------------------------
+
+
+def create_channel(ports: Ports, caller: Caller, name: str, description: str = "") -> Channel:
+    """A new channel of a device owner."""
+    require(caller.role, Role.OWNER)
+    cleaned = name.strip()
+    if not 1 <= len(cleaned) <= 60:
+        raise DomainError("name: 1 to 60 characters")
+    channel = Channel(channel_id=_id(), owner_id=caller.user_id, name=cleaned,
+                      description=description.strip()[:500])
+    ports.store.put_channel(channel)
+    return channel
+
+
+def _own_channel(ports: Ports, caller: Caller, channel_id: str) -> Channel:
+    channel = ports.store.channel(channel_id)
+    if channel.owner_id != caller.user_id and caller.role is not Role.ADMIN:
+        raise NotAllowedError("not your channel")
+    return channel
+
+
+def customise_channel(
+    ports: Ports, caller: Caller, channel_id: str, *, theme: str | None = None,
+    description: str | None = None, cover: bytes | None = None, cover_type: str = "image/png",
+) -> Channel:
+    """Theme, description and cover image of the channel page."""
+    channel = _own_channel(ports, caller, channel_id).customise(
+        theme=theme, description=description
+    )
+    if cover is not None:
+        if not cover or len(cover) > 2_000_000 or not cover_type.startswith("image/"):
+            raise DomainError("cover: an image up to 2 MB")
+        key = f"covers/{channel_id}/{_id()}"
+        ports.recordings.put(key, cover, content_type=cover_type)
+        channel = replace(channel, cover_key=key)
+    ports.store.put_channel(channel)
+    return channel
+
+
+def new_pairing(ports: Ports, caller: Caller) -> tuple[str, datetime]:
+    """A one-time pairing code for a device of the caller (an owner)."""
+    require(caller.role, Role.OWNER)
+    code = new_pairing_code(pysecrets.token_bytes(8), caller.user_id, ports.clock.now())
+    ports.store.add_pairing(code)
+    return code.code, code.expires_at
+
+
+@dataclass(frozen=True)
+class PairedDevice:
+    """What a device learns when it pairs (the key is shown only now)."""
+
+    device: Device
+    stream_key: str
+    ingest_url: str
+
+
+def _new_key() -> str:
+    return "sk_" + pysecrets.token_urlsafe(24)
+
+
+def pair_device(ports: Ports, code: str, name: str = "device") -> PairedDevice:
+    """The device redeems a pairing code: it gets its id, stream key and ingest URL."""
+    pairing = ports.store.pairing(normalise_code(code))
+    pairing.redeem(ports.clock.now())
+    ports.store.use_pairing(pairing)
+    owner = ports.store.user(pairing.owner_id)
+    channels = ports.store.channels_of(owner.user_id)
+    channel = channels[0] if channels else Channel(
+        channel_id=_id(), owner_id=owner.user_id,
+        name=f"{owner.settings.display_name or 'My'}'s channel",
+    )
+    if not channels:
+        ports.store.put_channel(channel)
+    key = _new_key()
+    device = Device(device_id=_id(), owner_id=owner.user_id, name=name.strip()[:60] or "device",
+                    channel_id=channel.channel_id, key_digest=key_digest(key),
+                    created_at=ports.clock.now())
+    ports.store.put_device(device)
+    ports.store.put_key(device.key_digest or "", device.device_id)
+    return PairedDevice(device, key, ingest_url(ports))
+
+
+def ingest_url(ports: Ports) -> str:
+    """The RTMP ingest base URL devices publish to (``/KEY`` appended)."""
+    return ports.ingest_url or str(ports.store.config("media").get("ingest_url", ""))
+
+
+def _own_device(ports: Ports, caller: Caller, device_id: str) -> Device:
+    device = ports.store.device(device_id)
+    if device.owner_id != caller.user_id and caller.role is not Role.ADMIN:
+        raise NotAllowedError("not your device")
+    return device
+
+
+def configure_device(
+    ports: Ports, caller: Caller, device_id: str, *, name: str | None, channel_id: str | None,
+    quality: Quality | None,
+) -> Device:
+    """Rename, point at another of the owner's channels, choose passthrough or ladder."""
+    device = _own_device(ports, caller, device_id)
+    if channel_id is not None:
+        _own_channel(ports, caller, channel_id)
+        device = replace(device, channel_id=channel_id)
+    if name is not None:
+        if not name.strip():
+            raise DomainError("name: must not be empty")
+        device = replace(device, name=name.strip()[:60])
+    if quality is not None:
+        device = replace(device, quality=quality)
+    ports.store.put_device(device)
+    return device
+
+
+def rotate_key(ports: Ports, caller: Caller, device_id: str) -> tuple[Device, str]:
+    """A new stream key (returned once); the old one is rejected from now on."""
+    device = _own_device(ports, caller, device_id)
+    key = _new_key()
+    ports.store.delete_key(device.key_digest)
+    device = device.rotate(key_digest(key))
+    ports.store.put_device(device)
+    ports.store.put_key(device.key_digest or "", device.device_id)
+    return device, key
+
+
+def revoke_key(ports: Ports, caller: Caller, device_id: str) -> Device:
+    """No key at all: publishing is rejected (and a live stream is cut) until a rotation."""
+    device = _own_device(ports, caller, device_id)
+    ports.store.delete_key(device.key_digest)
+    device = device.revoke()
+    ports.store.put_device(device)
+    for stream in ports.store.streams_of(device.channel_id)[:5]:
+        if stream.device_id == device.device_id and stream.status is not StreamStatus.ENDED:
+            stop_stream(ports, Caller(device.owner_id, Role.OWNER, ""), stream.stream_id)
+    return device
+
+
+# ---- streams ----------------------------------------------------------------------------------
+
+
+def schedule_stream(
+    ports: Ports, caller: Caller, channel_id: str, title: str, scheduled_at: datetime | None
+) -> Stream:
+    """Announce a stream; the next publish of the channel's device takes it live."""
+    _own_channel(ports, caller, channel_id)
+    if scheduled_at is not None and scheduled_at.tzinfo is None:
+        raise DomainError("scheduled_at: give a time zone (e.g. 2030-01-01T20:00:00Z)")
+    now = ports.clock.now()
+    stream = Stream(stream_id=_id(), channel_id=channel_id, title=check_title(title),
+                    status=StreamStatus.SCHEDULED, created_at=now,
+                    scheduled_at=scheduled_at or now)
+    ports.store.put_stream(stream)
+    return stream
+
+
+@dataclass(frozen=True)
+class PublishGrant:
+    """An accepted publish: which stream it feeds and whether it resumes one."""
+
+    stream: Stream
+    device: Device
+    resumed: bool
+
+
+def start_publish(ports: Ports, stream_key: str) -> PublishGrant:
+    """Ingest hook: validate the key, then resume, start a scheduled, or open a new stream.
+
+    NotAllowedError for a wrong or revoked key."""
+    device = ports.store.device_by_key(key_digest(stream_key)) if stream_key else None
+    if device is None:
+        raise NotAllowedError("stream key not valid (wrong, rotated or revoked)")
+    now = ports.clock.now()
+    window = timedelta(seconds=ports.reconnect_window_s)
+    channel = ports.store.channel(device.channel_id)
+    streams = ports.store.streams_of(channel.channel_id)
+    for stream in streams:
+        if stream.device_id == device.device_id and stream.status is StreamStatus.LIVE:
+            raise ConflictError("this device is already live")
+        if stream.device_id == device.device_id and stream.can_resume(now, window):
+            resumed = stream.resume(now, window)
+            ports.store.put_stream(resumed)
+            return PublishGrant(resumed, device, resumed=True)
+    scheduled = sorted(
+        (s for s in streams if s.status is StreamStatus.SCHEDULED
+         and (s.scheduled_at or now) <= now + timedelta(hours=1)),
+        key=lambda s: s.scheduled_at or now,
+    )
+    if scheduled:
+        stream = scheduled[0].go_live(device.device_id, now)
+    else:
+        stream = Stream(stream_id=_id(), channel_id=channel.channel_id,
+                        title=f"{channel.name} live", status=StreamStatus.LIVE, created_at=now,
+                        started_at=now, device_id=device.device_id)
+    ports.store.put_stream(stream)
+    ports.store.put_channel(replace(channel, live_stream_id=stream.stream_id))
+    ports.store.put_recording(Recording(
+        recording_id=stream.stream_id, channel_id=channel.channel_id, title=stream.title,
+        created_at=now, playlist_key=f"recordings/{stream.stream_id}/index.m3u8",
+    ))
+    notify_go_live(ports, channel, stream)
+    return PublishGrant(stream, device, resumed=False)
+
+
+def end_publish(ports: Ports, stream_id: str) -> Stream:
+    """Ingest hook: the encoder left; the reconnect window opens."""
+    stream = ports.store.stream(stream_id).interrupt(ports.clock.now())
+    ports.store.put_stream(stream)
+    return stream
+
+
+def finish_stream(ports: Ports, stream_id: str) -> Stream:
+    """The window passed without a reconnect (or the owner stopped): the stream ends."""
+    stream = ports.store.stream(stream_id).end(ports.clock.now())
+    ports.store.put_stream(stream)
+    channel = ports.store.channel(stream.channel_id)
+    if channel.live_stream_id == stream.stream_id:
+        ports.store.put_channel(replace(channel, live_stream_id=None))
+    return stream
+
+
+def end_orphaned_streams(ports: Ports) -> list[str]:
+    """After a media-server restart no encoder is connected: end every live or interrupted
+    stream (their recordings are then finalised from what was written)."""
+    ended = []
+    for status in (StreamStatus.LIVE, StreamStatus.INTERRUPTED):
+        for stream in ports.store.streams_with(status):
+            finish_stream(ports, stream.stream_id)
+            ended.append(stream.stream_id)
+    return ended
+
+
+def stop_stream(ports: Ports, caller: Caller, stream_id: str) -> Stream:
+    """The owner stops a stream (the media service then cuts the encoder)."""
+    stream = ports.store.stream(stream_id)
+    _own_channel(ports, caller, stream.channel_id)
+    if stream.status is StreamStatus.SCHEDULED:
+        stream = stream.end(ports.clock.now())
+        ports.store.put_stream(stream)
+        return stream
+    return finish_stream(ports, stream_id)
+
+
+def recording_ready(
+    ports: Ports, recording_id: str, duration_s: float, thumbnail_key: str | None
+) -> Recording:
+    """Post-stream processing finished: duration and thumbnail known, still private."""
+    recording = ports.store.find_recording(recording_id)
+    if recording is None:
+        raise MissingError("recording not found")
+    recording = replace(recording, ready=True, duration_s=duration_s, thumbnail_key=thumbnail_key)
+    ports.store.put_recording(recording)
+    return recording
+
+
+def set_recording_visibility(
+    ports: Ports, caller: Caller, recording_id: str, visibility: Visibility
+) -> Recording:
+    """Publish or hide a recording of the caller's channel."""
+    recording = ports.store.recording(recording_id)
+    _own_channel(ports, caller, recording.channel_id)
+    recording = recording.publish() if visibility is Visibility.PUBLIC else recording.unpublish()
+    ports.store.put_recording(recording)
+    return recording
+
+
+def can_watch_recording(ports: Ports, caller: Caller | None, recording: Recording) -> bool:
+    """Public recordings for everyone; private ones for the owner and admins."""
+    if recording.visibility is Visibility.PUBLIC:
+        return True
+    if caller is None:
+        return False
+    if caller.role is Role.ADMIN:
+        return True
+    return ports.store.channel(recording.channel_id).owner_id == caller.user_id
+
+
+# ---- social -----------------------------------------------------------------------------------
+
+
+def like(ports: Ports, caller: Caller, target: str) -> int:
+    """Like a channel or recording (once per user); returns the count."""
+    ports.store.like(target, caller.user_id)
+    return ports.store.likes(target)
+
+
+def comment(ports: Ports, caller: Caller, target: str, text: str) -> dict[str, Any]:
+    """Comment on a channel or recording."""
+    cleaned = text.strip()
+    if not 1 <= len(cleaned) <= 1000:
+        raise DomainError("text: 1 to 1000 characters")
+    item = {"id": _id(), "user_id": caller.user_id, "user_name": caller.name, "text": cleaned,
+            "at": ports.clock.now().isoformat()}
+    ports.store.add_comment(target, item)
+    return item
+
+
+def follow(ports: Ports, caller: Caller, channel_id: str) -> None:
+    ports.store.channel(channel_id)
+    ports.store.follow(channel_id, caller.user_id)
+
+
+def notify_go_live(ports: Ports, channel: Channel, stream: Stream) -> int:
+    """In-app notification to every follower, and an email to those who want one."""
+    sent = 0
+    for user_id in ports.store.followers(channel.channel_id):
+        note = {"id": _id(), "kind": "go-live", "channel_id": channel.channel_id,
+                "text": f"{channel.name} is live: {stream.title}",
+                "at": ports.clock.now().isoformat()}
+        ports.store.add_notification(user_id, note)
+        try:
+            user = ports.store.user(user_id)
+        except MissingError:
+            continue
+        if user.settings.email_notifications:
+            link = f"{ports.site_url}/channel.html?c={channel.channel_id}" if ports.site_url else ""
+            try:
+                ports.mailer.send(Email(sender=ports.sender, to=[user.email],
+                                        subject=f"{channel.name} is live",
+                                        text=f"{stream.title}\n{link}\n"))
+                sent += 1
+            except PortError:
+                continue  # the in-app notification is there; mail is best effort
+    return sent
+
+
+# ---- chat -------------------------------------------------------------------------------------
+
+
+def post_chat(ports: Ports, caller: Caller, channel_id: str, text: str) -> ChatMessage:
+    """Post in a channel's room after the moderation rules and the review hook."""
+    channel = ports.store.channel(channel_id)
+    room = ports.store.chat_room(channel)
+    now = ports.clock.now()
+    cleaned, room = room.check_post(caller.user_id, text, now, ports.review)
+    ports.store.put_chat_room(room)
+    message = ChatMessage(message_id=_id(), channel_id=channel_id, user_id=caller.user_id,
+                          user_name=caller.name, text=cleaned, at=now)
+    ports.store.add_chat_message(message)
+    return message
+
+
+def moderate(
+    ports: Ports, caller: Caller, channel_id: str, action: str, *, target: str = "",
+    seconds: int = 0,
+) -> ChatRoom | ChatMessage:
+    """``delete`` a message, ``ban``/``unban`` a user, or set ``slow`` mode."""
+    channel = ports.store.channel(channel_id)
+    room = ports.store.chat_room(channel)
+    by = caller.user_id if caller.role is not Role.ADMIN else channel.owner_id
+    if action == "delete":
+        room.check_delete(by)
+        return ports.store.delete_chat_message(channel_id, target)
+    actions: dict[str, Callable[[], ChatRoom]] = {
+        "ban": lambda: room.ban(by, target),
+        "unban": lambda: room.unban(by, target),
+        "slow": lambda: room.slow_mode(by, seconds),
+    }
+    if action not in actions:
+        raise DomainError("action: delete, ban, unban or slow")
+    room = actions[action]()
+    ports.store.put_chat_room(room)
+    return room
+
+
+# ---- tracking and admin -----------------------------------------------------------------------
+
+
+def track(ports: Ports, action: str, user_id: str | None, subject: str = "") -> None:
+    """Record a user action in the warehouse table."""
+    now = ports.clock.now()
+    ports.store.track(now.date().isoformat(), {
+        "id": _id(), "action": action[:60], "user_id": user_id or "-", "subject": subject[:120],
+        "at": now.isoformat(),
+    })
+
+
+def tracking_report(ports: Ports, caller: Caller, day: str) -> dict[str, Any]:
+    """Admin: actions of one day by count, and distinct users."""
+    require(caller.role, Role.ADMIN)
+    try:
+        datetime.strptime(day, "%Y-%m-%d")  # noqa: DTZ007 - a date, no time
+    except ValueError as exc:
+        raise DomainError("day: YYYY-MM-DD") from exc
+    events = ports.store.tracked(day)
+    return {
+        "day": day, "events": len(events),
+        "by_action": dict(Counter(str(e["action"]) for e in events).most_common()),
+        "users": len({e["user_id"] for e in events if e["user_id"] != "-"}),
+    }
+
+
+def dashboard(ports: Ports, caller: Caller) -> dict[str, Any]:
+    """Admin: what is live now, viewers, and totals."""
+    require(caller.role, Role.ADMIN)
+    live = ports.store.streams_with(StreamStatus.LIVE)
+    return {
+        "live": [{"stream_id": s.stream_id, "channel_id": s.channel_id, "title": s.title,
+                  "viewers": s.viewers, "started_at": s.started_at} for s in live],
+        "viewers": sum(s.viewers for s in live),
+        "users": len(ports.store.users()), "devices": len(ports.store.devices()),
+        "orders": len(ports.store.orders()),
+    }
+
+
+def now_iso(clock: Clock) -> str:
+    return clock.now().isoformat()
+
+
+__all__ = ["AuthError", "ConflictError", "DomainError", "MissingError", "NotAllowedError"]
