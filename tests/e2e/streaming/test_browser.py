@@ -154,3 +154,33 @@ def _stop_as_owner(page: Any, url: str) -> None:
     page.wait_for_selector("#owner-tools:not([hidden]) #stop")
     page.click("#stop")
     page.wait_for_selector("#status:has-text('stopped')")
+
+
+def test_owner_uploads_a_video_publishes_it_and_a_visitor_plays_it(
+    platform: Platform, browser: Any, tmp_path: Path
+) -> None:
+    from .test_uploads_and_demo import make_clip
+
+    site = platform.base + "/streaming/site"
+    token = platform.owner()
+    status, channel = platform.api("POST", "/channels", {"name": "Clips"}, token)
+    assert status == 201
+    channel_url = f"{site}/channel.html?c={channel['channel_id']}"
+    owner = browser.new_context().new_page()
+    owner.goto(site + "/index.html")
+    owner.evaluate(f"localStorage.setItem('token', {token!r})")
+    owner.goto(channel_url)
+    owner.wait_for_selector("body[data-ready='1']")
+    owner.wait_for_selector("#upload-form:not([hidden])")
+    owner.set_input_files("#upload-form input[name=file]", str(make_clip(tmp_path / "c.mp4", 4)))
+    owner.fill("#upload-form input[name=title]", "Holiday clip")
+    owner.click("#upload-form button")
+    owner.wait_for_selector("#upload-status:has-text('ready')", timeout=60_000)
+    owner.click(".card:has-text('Holiday clip') .publish-rec")
+    owner.wait_for_selector(".card:has-text('public') .play-rec")
+    visitor = browser.new_context().new_page()
+    visitor.goto(channel_url)
+    visitor.wait_for_selector("body[data-ready='1']")
+    assert visitor.query_selector("#upload-form[hidden]")  # not the visitor's channel
+    visitor.click(".card:has-text('Holiday clip') .play-rec")
+    _playhead_advances(visitor)

@@ -14,6 +14,8 @@ from stratus.solutions.streaming.domain.accounts import Role
 from stratus.solutions.streaming.domain.orders import Product, Shipping
 from stratus.solutions.streaming.service import Caller, Ports, TestPaymentProvider
 from stratus.solutions.streaming.store import Store
+from stratus.solutions.streaming.uploads import LocalUploadSigner
+from stratus.solutions.streaming.warehouse import SqliteWarehouse
 
 SPEC = TableSpec(
     name="streaming",
@@ -32,6 +34,9 @@ def ports(tmp_path: Path, clock: FakeClock) -> Ports:
     return Ports(
         store=store, recordings=resources.bucket("recordings"), mailer=resources.mailer(),
         clock=clock, secrets=resources.secrets(), payments=TestPaymentProvider(),
+        warehouse=SqliteWarehouse(tmp_path / "warehouse.sqlite3"),
+        uploads=LocalUploadSigner(resources.secrets(), "http://127.0.0.1:9",
+                                  now=lambda: clock.now().timestamp()),
         sender=SENDER, reconnect_window_s=10, ingest_url="rtmp://127.0.0.1:1935/live",
     )
 

@@ -79,6 +79,13 @@ class ScheduleStream(_Body):
     scheduled_at: datetime | None = None
 
 
+class StartUpload(_Body):
+    title: str = Field(min_length=1, max_length=120)
+    content_type: str = Field(pattern=r"^video/[A-Za-z0-9.+\-]+$", max_length=100)
+    size_bytes: int = Field(ge=1)
+    quality: Literal["passthrough", "ladder"] = "passthrough"
+
+
 class SetVisibility(_Body):
     visibility: Literal["private", "public"]
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import secrets as pysecrets
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 import jwt
@@ -59,6 +58,8 @@ from stratus.solutions.streaming.domain.streams import (
     check_title,
 )
 from stratus.solutions.streaming.store import MissingError, Store
+from stratus.solutions.streaming.uploads import MAX_UPLOAD_BYTES, UploadSigner, upload_key
+from stratus.solutions.streaming.warehouse import MAX_DAYS, TrackedEvent, Warehouse
 
 JWT_SECRET_NAME = "streaming/jwt-signing-key"  # noqa: S105 - a secret name
 BLOCKED_WORDS = frozenset({"spoiler", "badword"})
@@ -108,6 +109,8 @@ class Ports:
     clock: Clock
     secrets: SecretStore
     payments: PaymentProvider
+    warehouse: Warehouse
+    uploads: UploadSigner | None = None
     sender: str = "noreply@streaming.example.com"
     reconnect_window_s: float = 10.0
     ingest_url: str = ""
@@ -574,6 +577,56 @@ def can_watch_recording(ports: Ports, caller: Caller | None, recording: Recordin
     return ports.store.channel(recording.channel_id).owner_id == caller.user_id
 
 
+UPLOAD_URL_TTL_S = 3600
+
+
+@dataclass(frozen=True)
+class UploadGrant:
+    """A new (processing, private) recording and where to PUT its video file."""
+
+    recording: Recording
+    upload_url: str
+    content_type: str
+    expires_at: datetime
+
+
+def start_upload(
+    ports: Ports, caller: Caller, channel_id: str, title: str, content_type: str,
+    size_bytes: int, quality: Quality = Quality.PASSTHROUGH,
+) -> UploadGrant:
+    """The owner announces a video: a private recording (processing) and a signed URL for
+    one PUT of the file into the recordings bucket; its object-created event transcodes it."""
+    _own_channel(ports, caller, channel_id)
+    if ports.uploads is None:
+        raise ConflictError("uploads are not configured on this deployment")
+    if not content_type.startswith("video/"):
+        raise DomainError("content_type: a video type (video/mp4, video/webm, ...)")
+    if not 1 <= size_bytes <= MAX_UPLOAD_BYTES:
+        raise DomainError(f"size_bytes: 1 to {MAX_UPLOAD_BYTES} bytes")
+    now = ports.clock.now()
+    recording = Recording(
+        recording_id=_id(), channel_id=channel_id, title=check_title(title), created_at=now,
+        playlist_key="", source="upload", quality=quality.value,
+    )
+    recording = replace(recording,
+                        playlist_key=f"recordings/{recording.recording_id}/index.m3u8")
+    ports.store.put_recording(recording)
+    url = ports.uploads.put_url(upload_key(recording.recording_id), content_type, size_bytes,
+                                UPLOAD_URL_TTL_S)
+    return UploadGrant(recording, url, content_type,
+                       now + timedelta(seconds=UPLOAD_URL_TTL_S))
+
+
+def upload_failed(ports: Ports, recording_id: str, reason: str) -> Recording:
+    """Transcoding gave up: the owner sees why; the recording never becomes ready."""
+    recording = ports.store.find_recording(recording_id)
+    if recording is None:
+        raise MissingError("recording not found")
+    recording = replace(recording, error=reason[:300] or "processing failed")
+    ports.store.put_recording(recording)
+    return recording
+
+
 # ---- social -----------------------------------------------------------------------------------
 
 
@@ -665,28 +718,66 @@ def moderate(
 # ---- tracking and admin -----------------------------------------------------------------------
 
 
-def track(ports: Ports, action: str, user_id: str | None, subject: str = "") -> None:
-    """Record a user action in the warehouse table."""
-    now = ports.clock.now()
-    ports.store.track(now.date().isoformat(), {
-        "id": _id(), "action": action[:60], "user_id": user_id or "-", "subject": subject[:120],
-        "at": now.isoformat(),
-    })
+def track(
+    ports: Ports, action: str, user_id: str | None, subject: str = "", *, channel_id: str = "",
+    stream_id: str = "", recording_id: str = "",
+) -> None:
+    """Record a user action in the warehouse."""
+    ports.warehouse.record(TrackedEvent(
+        event_id=_id(), at=ports.clock.now(), action=action[:60], user_id=user_id or "-",
+        channel_id=channel_id, stream_id=stream_id, recording_id=recording_id,
+        detail=subject[:120],
+    ))
 
 
-def tracking_report(ports: Ports, caller: Caller, day: str) -> dict[str, Any]:
-    """Admin: actions of one day by count, and distinct users."""
-    require(caller.role, Role.ADMIN)
+def _day(text: str, name: str) -> date:
     try:
-        datetime.strptime(day, "%Y-%m-%d")  # noqa: DTZ007 - a date, no time
+        return date.fromisoformat(text)
     except ValueError as exc:
-        raise DomainError("day: YYYY-MM-DD") from exc
-    events = ports.store.tracked(day)
-    return {
-        "day": day, "events": len(events),
-        "by_action": dict(Counter(str(e["action"]) for e in events).most_common()),
-        "users": len({e["user_id"] for e in events if e["user_id"] != "-"}),
+        raise DomainError(f"{name}: YYYY-MM-DD") from exc
+
+
+def tracking_report(
+    ports: Ports, caller: Caller, day: str | None = None, *, start: str | None = None,
+    end: str | None = None, top: int = 10,
+) -> dict[str, Any]:
+    """Admin: the warehouse report over ``start``..``end`` (or one ``day``; default the last
+    7 days): events by action, daily active users, views per channel, top streams."""
+    require(caller.role, Role.ADMIN)
+    today = ports.clock.now().date()
+    if day is not None:
+        first = last = _day(day, "day")
+    else:
+        last = _day(end, "to") if end else today
+        first = _day(start, "from") if start else last - timedelta(days=6)
+    if first > last or (last - first).days >= MAX_DAYS:
+        raise DomainError(f"from..to: from <= to, at most {MAX_DAYS} days")
+    wh = ports.warehouse
+    by_action = wh.actions(first, last)
+    channels = {c.channel_id: c.name for c in ports.store.channels()}
+    streams = []
+    for stream_id, views in wh.top_streams(first, last, top):
+        try:
+            found = ports.store.stream(stream_id)
+            title, channel_id = found.title, found.channel_id
+        except MissingError:
+            title, channel_id = "", ""
+        streams.append({"stream_id": stream_id, "title": title, "channel_id": channel_id,
+                        "views": views})
+    report: dict[str, Any] = {
+        "from": first.isoformat(), "to": last.isoformat(),
+        "events": sum(by_action.values()), "by_action": by_action,
+        "users": wh.users(first, last),
+        "daily_active_users": wh.daily_active_users(first, last),
+        "views_per_channel": [
+            {"channel_id": cid, "name": channels.get(cid, ""), "views": n}
+            for cid, n in wh.views_per_channel(first, last).items()
+        ],
+        "top_streams": streams,
     }
+    if day is not None:
+        report["day"] = day
+    return report
 
 
 def dashboard(ports: Ports, caller: Caller) -> dict[str, Any]:

@@ -25,14 +25,16 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from stratus.platform.ports import NotFoundError, PortError
 from stratus.platform.runtime.apigateway.events import HttpRequest, HttpResponse
-from stratus.solutions.streaming import service
+from stratus.solutions.streaming import bootstrap, service
 from stratus.solutions.streaming.chat.server import ChatServer
 from stratus.solutions.streaming.media.service import CONTENT_TYPES, MediaService
 from stratus.solutions.streaming.service import AuthError, Ports, TestPaymentProvider
 from stratus.solutions.streaming.store import Store
+from stratus.solutions.streaming.uploads import MAX_UPLOAD_BYTES, LocalUploadSigner
 
 log = logging.getLogger("stratus.streaming.site")
 
@@ -56,6 +58,7 @@ class StreamingSite:
         self.media = media
         self.chat = chat
         self.demo_processes: list[subprocess.Popen[bytes]] = []
+        self.signer = LocalUploadSigner(ports.secrets, "")
 
     def start(self) -> None:
         self.media.start()
@@ -88,9 +91,11 @@ class StreamingSite:
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Serve one request below the mount point."""
+        path = request.path or "/"
+        if request.method.upper() == "PUT" and path.startswith("/upload/"):
+            return self._upload(request, unquote(path[len("/upload/"):]))
         if request.method.upper() not in ("GET", "HEAD"):
             return _text(405, "the site is read-only: use the API")
-        path = request.path or "/"
         if path in ("/", ""):
             path = "/index.html"
         if path == "/config.json":
@@ -108,6 +113,24 @@ class StreamingSite:
         if not _SAFE.match(name) or ".." in name or name.startswith("node_modules"):
             return _text(404, "not found")
         return self._file(WEB_DIR / name)
+
+    def _upload(self, request: HttpRequest, key: str) -> HttpResponse:
+        """A signed PUT into the recordings bucket: S3's presigned PUT, locally. The object
+        lands through the ObjectStore port, so its object-created event runs the
+        transcoding function as S3's would."""
+        if not key.startswith("uploads/") or not _SAFE.match(key) or ".." in key:
+            return _text(403, "not an upload key")
+        ctype = request.header("Content-Type") or ""
+        reason = self.signer.check(key, ctype, len(request.body), dict(request.query_pairs()))
+        if reason is not None:
+            return _text(403, reason)
+        if not request.body or len(request.body) > MAX_UPLOAD_BYTES:
+            return _text(400, f"body: 1 to {MAX_UPLOAD_BYTES} bytes")
+        try:
+            self.ports.recordings.put(key, request.body, content_type=ctype)
+        except PortError as exc:
+            return _text(503, f"storage unavailable: {exc}")
+        return HttpResponse(200, [("Content-Type", "application/json")], b"{}")
 
     def _file(self, file: Path, *, missing: str = "not found") -> HttpResponse:
         if not file.is_file():
@@ -197,6 +220,7 @@ def mount(runtime: Any) -> StreamingSite:
         clock=runtime.clock,
         secrets=resources.secrets(),
         payments=TestPaymentProvider(),
+        warehouse=bootstrap.local_warehouse(runtime.home),
         reconnect_window_s=float(app.parameters.get("ReconnectWindowSeconds", 10)),
     )
 

@@ -332,6 +332,7 @@ class Store:
             "created_at": _iso(r.created_at), "visibility": r.visibility.value,
             "ready": r.ready, "duration_s": Decimal(str(round(r.duration_s, 3))),
             "playlist_key": r.playlist_key, "thumbnail_key": r.thumbnail_key,
+            "source": r.source, "quality": r.quality, "error": r.error,
         })
 
     @staticmethod
@@ -341,7 +342,8 @@ class Store:
             created_at=_at(i["created_at"]),
             visibility=Visibility(i["visibility"]), ready=bool(i["ready"]),
             duration_s=_num(i.get("duration_s")), playlist_key=i.get("playlist_key", ""),
-            thumbnail_key=i.get("thumbnail_key"),
+            thumbnail_key=i.get("thumbnail_key"), source=i.get("source", "stream"),
+            quality=i.get("quality", "passthrough"), error=i.get("error", ""),
         )
 
     def recording(self, recording_id: str) -> Recording:

@@ -118,6 +118,12 @@ class Recording:
     duration_s: float = 0.0
     playlist_key: str = ""
     thumbnail_key: str | None = None
+    source: str = "stream"
+    """``stream`` (recorded live) or ``upload`` (a video file the owner uploaded)."""
+    quality: str = "passthrough"
+    """An upload's rendition choice: ``passthrough`` or ``ladder`` (as a device's)."""
+    error: str = ""
+    """Why processing failed (an upload that is not a playable video); empty otherwise."""
 
     def publish(self) -> Recording:
         """Public from now on; ConflictError before processing finished."""

@@ -31,6 +31,7 @@ from stratus.solutions.streaming.entrypoints.http import (
     path,
     query,
     respond,
+    track_quietly,
 )
 from stratus.solutions.streaming.service import Ports
 
@@ -253,6 +254,8 @@ def _get_channel(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
         _recording(r) for r in ports.store.recordings_of(channel.channel_id)
         if mine or (r.visibility is Visibility.PUBLIC and r.ready)
     ]
+    track_quietly(ports, event, "view_channel", channel_id=channel.channel_id,
+                  stream_id=live.stream_id if live else "")
     return respond(200, {
         "channel": _channel(channel, ports), "mine": mine,
         "live": {**asdict(live), "playlist_url": f"/live/{live.stream_id}/index.m3u8"}
@@ -301,8 +304,25 @@ def _get_recording(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     recording = ports.store.recording(path(event, "recordingId"))
     if not service.can_watch_recording(ports, optional_caller(event, ports), recording):
         return respond(404, {"message": "recording not found"})
+    track_quietly(ports, event, "view_recording", channel_id=recording.channel_id,
+                  recording_id=recording.recording_id,
+                  stream_id=recording.recording_id if recording.source == "stream" else "")
     return respond(200, {**_recording(recording),
                          "likes": ports.store.likes(f"recording:{recording.recording_id}")})
+
+
+def _start_upload(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
+    body = parse_body(event, schemas.StartUpload)
+    grant = service.start_upload(
+        ports, caller(event, ports), path(event, "channelId"), body.title, body.content_type,
+        body.size_bytes, Quality(body.quality),
+    )
+    return respond(201, {
+        "recording": _recording(grant.recording),
+        "upload": {"url": grant.upload_url, "method": "PUT",
+                   "headers": {"Content-Type": grant.content_type},
+                   "expires_at": grant.expires_at},
+    })
 
 
 def _set_visibility(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
@@ -364,6 +384,7 @@ CHANNEL_ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/channels/{channelId}"): _get_channel,
     ("PUT", "/channels/{channelId}"): _customise,
     ("POST", "/channels/{channelId}/streams"): _schedule,
+    ("POST", "/channels/{channelId}/uploads"): _start_upload,
     ("GET", "/channels/{channelId}/streams"): _streams,
     ("POST", "/channels/{channelId}/follow"): _follow,
     ("GET", "/channels/{channelId}/chat"): _chat_history,
@@ -432,8 +453,14 @@ def _dashboard(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
 
 
 def _report(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
-    day = query(event, "day") or ports.clock.now().date().isoformat()
-    return respond(200, service.tracking_report(ports, caller(event, ports), day))
+    try:
+        top = int(query(event, "top") or 10)
+    except ValueError:
+        raise BadRequestError(["top: a number"]) from None
+    return respond(200, service.tracking_report(
+        ports, caller(event, ports), query(event, "day"), start=query(event, "from"),
+        end=query(event, "to"), top=max(1, min(top, 100)),
+    ))
 
 
 ADMIN_ROUTES: dict[tuple[str, str], Route] = {

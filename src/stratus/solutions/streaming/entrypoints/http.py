@@ -134,10 +134,21 @@ def dispatch(
         return error(409, str(exc))
     except DomainError as exc:
         return error(400, str(exc), [str(exc)])
+    params = event.get("pathParameters") or {}
+    track_quietly(ports, event, f"{key[0]} {key[1]}",
+                  subject=json.dumps(params, sort_keys=True),
+                  channel_id=str(params.get("channelId", "")),
+                  stream_id=str(params.get("streamId", "")),
+                  recording_id=str(params.get("recordingId", "")))
+    return response
+
+
+def track_quietly(ports: Ports, event: dict[str, Any], action: str, *, subject: str = "",
+                  channel_id: str = "", stream_id: str = "", recording_id: str = "") -> None:
+    """One warehouse event for the caller of ``event``; tracking never fails a request."""
     try:
         who = optional_caller(event, ports)
-        service.track(ports, f"{key[0]} {key[1]}", who.user_id if who else None,
-                      json.dumps(event.get("pathParameters") or {}, sort_keys=True))
-    except Exception:  # tracking must never fail a request
+        service.track(ports, action, who.user_id if who else None, subject,
+                      channel_id=channel_id, stream_id=stream_id, recording_id=recording_id)
+    except Exception:
         log.exception("tracking failed")
-    return response

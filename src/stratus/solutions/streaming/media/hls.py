@@ -33,18 +33,28 @@ def ffmpeg_path() -> str | None:
 
 
 def packager_command(
-    ffmpeg: str, out_dir: Path, *, segment_s: float = 1.0, ladder: bool = False
+    ffmpeg: str, out_dir: Path, *, segment_s: float = 1.0, ladder: bool = False,
+    source: Path | None = None, transcode: bool = False, audio: bool = True,
 ) -> list[str]:
-    """The ffmpeg command line of the packager (reads FLV on stdin)."""
-    head = [
-        ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin",
-        "-fflags", "+genpts", "-analyzeduration", "1000000", "-f", "flv", "-i", "pipe:0",
-    ]
+    """The ffmpeg command line of the packager: FLV on stdin (live), or a ``source`` file
+    (an uploaded video). ``transcode`` re-encodes a passthrough output to H.264/AAC at the
+    source's size, for a source a browser cannot play as is."""
+    if source is None:
+        head = [
+            ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin",
+            "-fflags", "+genpts", "-analyzeduration", "1000000", "-f", "flv", "-i", "pipe:0",
+        ]
+    else:
+        head = [ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+                "-i", str(source)]
     flags = "omit_endlist+append_list+discont_start+independent_segments+program_date_time"
     hls = ["-f", "hls", "-hls_time", str(segment_s), "-hls_list_size", "0", "-hls_flags", flags]
     if not ladder:
+        codecs = (["-map", "0:v:0", "-map", "0:a:0?", "-c:v", "libx264", "-preset", "veryfast",
+                   "-pix_fmt", "yuv420p", "-g", "48", "-c:a", "aac"] if transcode
+                  else ["-map", "0", "-c", "copy"])
         return [
-            *head, "-map", "0", "-c", "copy", *hls,
+            *head, *codecs, *hls,
             "-hls_segment_filename", str(out_dir / "seg_%05d.ts"), str(out_dir / PLAYLIST),
         ]
     splits = len(LADDER)
@@ -54,8 +64,10 @@ def packager_command(
     )
     maps: list[str] = []
     for i, (_, _, _, rate) in enumerate(LADDER):
-        maps += ["-map", f"[o{i}]", "-map", "0:a?", f"-c:v:{i}", "libx264", f"-b:v:{i}", rate]
-    var_map = " ".join(f"v:{i},a:{i},name:{name}" for i, (name, *_rest) in enumerate(LADDER))
+        maps += ["-map", f"[o{i}]", *(["-map", "0:a?"] if audio else []),
+                 f"-c:v:{i}", "libx264", f"-b:v:{i}", rate]
+    var_map = " ".join(f"v:{i},{f'a:{i},' if audio else ''}name:{name}"
+                       for i, (name, *_rest) in enumerate(LADDER))
     return [
         *head, "-filter_complex", graph, *maps, "-preset", "veryfast", "-g", "30",
         "-sc_threshold", "0", "-c:a", "aac", *hls, "-master_pl_name", PLAYLIST,
@@ -154,3 +166,56 @@ def make_thumbnail(out_dir: Path, *, ffmpeg: str | None = None) -> Path | None:
         capture_output=True, timeout=30, check=False,
     )
     return target if result.returncode == 0 and target.exists() else None
+
+
+def probe_codecs(source: Path) -> tuple[str, str] | None:
+    """``(video codec, audio codec)`` of a media file (audio ``""`` when silent); None when
+    ffprobe finds no video stream in it (not a video, or ffprobe is missing)."""
+    ffprobe = shutil.which("ffprobe")
+    if ffprobe is None:
+        return None
+    result = subprocess.run(
+        [ffprobe, "-v", "error", "-show_entries", "stream=codec_type,codec_name",
+         "-of", "csv=p=0", str(source)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    video = audio = ""
+    for line in result.stdout.splitlines():
+        name, _, kind = line.strip().partition(",")
+        if kind == "video" and not video:
+            video = name
+        elif kind == "audio" and not audio:
+            audio = name
+    return (video, audio) if result.returncode == 0 and video else None
+
+
+class TranscodeError(Exception):
+    """An uploaded file could not be turned into HLS (the reason is for its owner)."""
+
+
+def transcode_file(
+    source: Path, out_dir: Path, *, ladder: bool = False, segment_s: float = 2.0,
+    timeout_s: float = 840.0,
+) -> None:
+    """An uploaded video -> the same HLS layout as a recording (ladder or passthrough).
+
+    Passthrough copies H.264/AAC as it is (what a browser plays through hls.js) and
+    re-encodes anything else to H.264/AAC at the source's size."""
+    exe = ffmpeg_path()
+    if exe is None:
+        raise TranscodeError("ffmpeg is not installed")
+    codecs = probe_codecs(source)
+    if codecs is None:
+        raise TranscodeError("not a video file (no video stream found)")
+    video, audio = codecs
+    copy_ok = video == "h264" and audio in ("aac", "")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    command = packager_command(exe, out_dir, segment_s=segment_s, ladder=ladder,
+                               source=source, transcode=not copy_ok, audio=bool(audio))
+    try:
+        result = subprocess.run(command, capture_output=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise TranscodeError(f"transcoding took longer than {timeout_s:.0f} s") from exc
+    if result.returncode != 0 or not (out_dir / PLAYLIST).exists():
+        detail = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+        raise TranscodeError(f"ffmpeg failed: {detail[0][:200]}")

@@ -218,30 +218,7 @@ class MediaService:
         if not (out / PLAYLIST).exists():
             log.warning("stream %s: no media was received, no recording", stream_id)
             return
-        finish_playlist(out)
-        thumbnail = make_thumbnail(out)
-        prefix = f"recordings/{stream_id}/"
-        for path in sorted(out.rglob("*")):
-            if path.is_file() and path.suffix in CONTENT_TYPES:
-                rel = path.relative_to(out).as_posix()
-                with path.open("rb") as handle:
-                    self.recordings.put(
-                        prefix + rel, handle, content_type=CONTENT_TYPES[path.suffix]
-                    )
-        durations = [playlist_duration_s(p.read_text(encoding="utf-8"))
-                     for p in out.rglob("*.m3u8")]
-        event = {
-            "recording_id": stream_id,
-            "duration_s": round(max(durations, default=0.0), 3),
-            "thumbnail_key": prefix + "thumbnail.jpg" if thumbnail else None,
-            "playlist_key": prefix + PLAYLIST,
-        }
-        self.recordings.put(
-            prefix + "events/recording-ended.json",
-            json.dumps(event).encode(),
-            content_type="application/json",
-        )
-        log.info("stream %s: recording uploaded (%.1f s)", stream_id, event["duration_s"])
+        publish_recording(out, self.recordings, stream_id)
 
     # -- watcher ----------------------------------------------------------------------------------
 
@@ -268,3 +245,31 @@ class MediaService:
                         self.invoke({"call": "viewers", "counts": counts})
                     except Exception:
                         log.exception("viewer update failed")
+
+
+def publish_recording(out: Path, recordings: ObjectStore, recording_id: str) -> dict[str, Any]:
+    """Post-processing shared by streams and uploads: ``#EXT-X-ENDLIST``, thumbnail,
+    duration, every file copied to ``recordings/<id>/``, then
+    ``events/recording-ended.json`` last (whose S3 event marks the recording ready, as IVS
+    auto-record does on AWS). Returns the event."""
+    finish_playlist(out)
+    thumbnail = make_thumbnail(out)
+    prefix = f"recordings/{recording_id}/"
+    for path in sorted(out.rglob("*")):
+        if path.is_file() and path.suffix in CONTENT_TYPES:
+            rel = path.relative_to(out).as_posix()
+            with path.open("rb") as handle:
+                recordings.put(prefix + rel, handle, content_type=CONTENT_TYPES[path.suffix])
+    durations = [playlist_duration_s(p.read_text(encoding="utf-8")) for p in out.rglob("*.m3u8")]
+    event = {
+        "recording_id": recording_id,
+        "duration_s": round(max(durations, default=0.0), 3),
+        "thumbnail_key": prefix + "thumbnail.jpg" if thumbnail else None,
+        "playlist_key": prefix + PLAYLIST,
+    }
+    recordings.put(
+        prefix + "events/recording-ended.json", json.dumps(event).encode(),
+        content_type="application/json",
+    )
+    log.info("recording %s: uploaded (%.1f s)", recording_id, event["duration_s"])
+    return event

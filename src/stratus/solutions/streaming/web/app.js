@@ -105,9 +105,11 @@ async function channel() {
   $("#status").textContent = data.live ? "LIVE: " + data.live.title : "offline";
   $("#schedule").innerHTML = data.schedule.map((s) => `<li>${esc(s.title)} <span class="muted">${esc(s.scheduled_at)}</span></li>`).join("") || "<li class='muted'>nothing scheduled</li>";
   $("#comments").innerHTML = data.comments.map((c) => `<li><b>${esc(c.user_name)}</b> ${esc(c.text)}</li>`).join("");
-  $("#recordings").innerHTML = data.recordings.map((r) => `<div class="card" data-recording="${esc(r.recording_id)}">${r.thumbnail_url ? `<img src="${mediaUrl(r.thumbnail_url)}?token=${esc(state.token || "")}" alt="">` : ""}<b>${esc(r.title)}</b><div class="muted">${r.ready ? Math.round(r.duration_s) + " s" : "processing"} · ${esc(r.visibility)}</div>${r.ready ? `<button class="play-rec" data-url="${esc(r.playlist_url)}">Play</button>` : ""}${data.mine && r.ready && r.visibility === "private" ? `<button class="publish-rec" data-id="${esc(r.recording_id)}">Publish</button>` : ""}</div>`).join("") || "<p class='muted'>no recordings</p>";
+  $("#recordings").innerHTML = data.recordings.map((r) => `<div class="card" data-recording="${esc(r.recording_id)}">${r.thumbnail_url ? `<img src="${mediaUrl(r.thumbnail_url)}?token=${esc(state.token || "")}" alt="">` : ""}<b>${esc(r.title)}</b><div class="muted">${r.ready ? Math.round(r.duration_s) + " s" : (r.error ? "failed: " + esc(r.error) : "processing")} · ${esc(r.visibility)}${r.source === "upload" ? " · upload" : ""}</div>${r.ready ? `<button class="play-rec" data-url="${esc(r.playlist_url)}">Play</button>` : ""}${data.mine && r.ready && r.visibility === "private" ? `<button class="publish-rec" data-id="${esc(r.recording_id)}">Publish</button>` : ""}</div>`).join("") || "<p class='muted'>no recordings</p>";
   document.querySelectorAll(".play-rec").forEach((b) => b.onclick = () => play(mediaUrl(b.dataset.url), true));
   document.querySelectorAll(".publish-rec").forEach((b) => b.onclick = async () => { await api("PUT", "/recordings/" + b.dataset.id, { visibility: "public" }); await channel(); });
+  $("#upload-form").hidden = !data.mine;
+  $("#upload-form").onsubmit = (ev) => { ev.preventDefault(); uploadVideo(cid, ev.target); };
   if (data.live) {
     $("#owner-tools").hidden = !data.mine;
     $("#stop").onclick = async () => { await api("POST", `/streams/${data.live.stream_id}/stop`); $("#status").textContent = "stopped"; };
@@ -120,6 +122,29 @@ async function channel() {
   $("#follow").onclick = async () => { try { await api("POST", `/channels/${cid}/follow`); $("#follow").textContent = "Following"; } catch (e) { $("#chat-error").textContent = e.message; } };
   $("#comment-form").onsubmit = async (ev) => { ev.preventDefault(); try { await api("POST", `/comments/channel:${cid}`, formData(ev.target)); ev.target.reset(); await channel(); } catch (e) { $("#chat-error").textContent = e.message; } };
   connectChat(cid, data.mine);
+}
+
+// Custom video: the API gives a signed URL (an S3 presigned PUT on AWS); the file goes there
+// directly, then the recording shows "processing" until the transcoder has made it ready.
+async function uploadVideo(cid, form) {
+  const status = $("#upload-status");
+  const file = form.elements.file.files[0];
+  if (!file) { status.textContent = "choose a video file"; return; }
+  try {
+    const contentType = file.type || "video/mp4";
+    const grant = await api("POST", `/channels/${encodeURIComponent(cid)}/uploads`, { title: form.elements.title.value || file.name, content_type: contentType, size_bytes: file.size });
+    status.textContent = "uploading…";
+    const res = await fetch(grant.upload.url, { method: "PUT", headers: { "Content-Type": contentType }, body: file });
+    if (!res.ok) throw new Error("upload failed: " + res.status);
+    status.textContent = "uploaded, processing";
+    form.reset();
+    const id = grant.recording.recording_id;
+    for (let i = 0; i < 120; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      await channel();
+      if (document.querySelector(`[data-recording="${id}"] .play-rec`)) { status.textContent = "ready"; return; }
+    }
+  } catch (e) { status.textContent = e.message; }
 }
 
 let chatSocket = null;
