@@ -337,7 +337,7 @@ class LocalRuntime:
             )
             if eventpattern.matches(ev.pattern, event):
                 payload = ev.input if ev.input is not None else event
-                self._events.submit(_logged, f"EventBridge rule {ev.name}", target, payload)
+                self._submit(_logged, f"EventBridge rule {ev.name}", target, payload)
 
         return on_created
 
@@ -354,7 +354,7 @@ class LocalRuntime:
             if ev.suffix and not info.key.endswith(ev.suffix):
                 return
             event = object_created_event(info, bucket=bucket, region=region)
-            self._events.submit(_logged, f"S3 event {ev.name}", _invoke_async, fn, event)
+            self._submit(_logged, f"S3 event {ev.name}", _invoke_async, fn, event)
 
         return on_created
 
@@ -363,7 +363,7 @@ class LocalRuntime:
     ) -> Callable[[TopicMessage], None]:
         def deliver(message: TopicMessage) -> None:
             event = sns_event(message, topic_arn=topic_arn, region=region)
-            self._events.submit(_logged, f"SNS {topic_arn}", _invoke_async, fn, event)
+            self._submit(_logged, f"SNS {topic_arn}", _invoke_async, fn, event)
 
         return deliver
 
@@ -383,6 +383,17 @@ class LocalRuntime:
                 log.info("TTL: %d expired item(s) deleted from %s", removed, table)
 
         return sweep
+
+    def _submit(self, call: Callable[..., Any], *args: Any) -> None:
+        """Run an event delivery in the background; once the runtime stops, deliveries that
+        arrive late (a put or publish racing the shutdown) are dropped with a log line."""
+        if self._stop.is_set():
+            log.info("runtime stopping: %s not delivered", args[0] if args else call)
+            return
+        try:
+            self._events.submit(call, *args)
+        except RuntimeError:  # the executor shut down between the check and the submit
+            log.info("runtime stopped: %s not delivered", args[0] if args else call)
 
     # -- workers ------------------------------------------------------------------------------
 
@@ -473,7 +484,7 @@ class LocalRuntime:
             for timer in self._timers:
                 if timer.next_at is not None and now >= timer.next_at:
                     timer.next_at = timer.schedule.next_after(now)
-                    self._events.submit(_logged, f"timer {timer.label}", timer.fire)
+                    self._submit(_logged, f"timer {timer.label}", timer.fire)
             self._stop.wait(self.poll_interval_s)
 
     # -- invocation ---------------------------------------------------------------------------
