@@ -100,3 +100,22 @@ def test_report_for_a_client_without_costs_says_so(home: Path) -> None:
     code, out = run("costs", "report", "--client", "nobody", "--by", "service", "--home", str(home))
     assert code == 0
     assert "no published costs for client nobody" in out
+
+
+def test_ingest_goes_through_the_uploader_which_does_not_load_an_unchanged_file_twice(
+    tmp_path: Path, home: Path
+) -> None:
+    path = focus_file(tmp_path, [["2024-05-01", "2024-05-01", "1", "1", "USD", "EC2", ""]])
+    args = ("costs", "ingest", str(path), "--client", "acme", "--home", str(home))
+    code, out = run(*args, "--json")
+    assert code == 0, out
+    first = json.loads(out)
+    assert first["key"].startswith("acme/LOCAL_FILE/")  # the uploader's key convention
+    assert first["accepted"] == 1
+    code, out = run(*args)
+    assert code == 1
+    assert "status: SKIPPED (unchanged since its last upload (same content)" in out
+    path.write_text(path.read_text() + "2024-05-01,2024-05-02,2,2,USD,S3,\n", encoding="utf-8")
+    code, out = run(*args, "--provider", "focus", "--json")
+    assert code == 0, out
+    assert json.loads(out)["accepted"] == 2

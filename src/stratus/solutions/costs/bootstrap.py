@@ -75,7 +75,7 @@ def etl_ports() -> EtlPorts:
         facts=facts(),
         clock=connect.clock(),
         queue_prefix=os.environ.get("ETL_QUEUE_PREFIX", "costs-etl-"),
-        chunk_rows=int(os.environ.get("CHUNK_ROWS") or 5000),
+        chunk_rows=int(os.environ.get("CHUNK_ROWS") or 20000),
         files_ttl_days=int(os.environ.get("FILES_TTL_DAYS") or 30),
     )
 

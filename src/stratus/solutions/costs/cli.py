@@ -70,20 +70,23 @@ def ingest(
     from stratus.platform.adapters.local.clock import AcceleratedClock
     from stratus.platform.ports import PortError
     from stratus.platform.runtime.app import StartupError
+    from stratus.platform.runtime.functions import FunctionError
     from stratus.platform.runtime.template import TemplateError
     from stratus.solutions.costs import pipeline
 
     if not client_id.strip() or "/" in client_id:
         _fail("--client must be a non-empty id without '/'")
     try:
-        with (
-            pipeline.local_runtime(home, clock=AcceleratedClock(clock_factor)) as runtime,
-            file.open("rb") as data,
-        ):
-            result = pipeline.ingest(
-                runtime, data, client_id=client_id, provider=provider, name=file.name
-            )
-    except (TemplateError, StartupError, PortError, pipeline.IngestError, OSError) as error:
+        with pipeline.local_runtime(home, clock=AcceleratedClock(clock_factor)) as runtime:
+            result = pipeline.ingest_file(runtime, file, client_id=client_id, provider=provider)
+    except (
+        TemplateError,
+        StartupError,
+        PortError,
+        FunctionError,
+        pipeline.IngestError,
+        OSError,
+    ) as error:
         _fail(str(error))
     if as_json:
         click.echo(

@@ -395,11 +395,11 @@ def _read_gzip(
 # ---- 4. process chunks ------------------------------------------------------------------
 
 
-def _chunk_text(file: FileJob, message: dict[str, Any], objects: ObjectStore) -> str:
+def _chunk_data(file: FileJob, message: dict[str, Any], objects: ObjectStore) -> str | bytes:
+    """The chunk's rows: the message's text (gzip) or the byte range of the object."""
     if "data" in message:
         return str(message["data"])
-    raw = objects.get(file.key, byte_range=(int(message["start"]), int(message["end"]) - 1))
-    return raw.decode("utf-8", errors="surrogateescape")
+    return objects.get(file.key, byte_range=(int(message["start"]), int(message["end"]) - 1))
 
 
 def normalise_rows(
@@ -458,9 +458,24 @@ def process_chunk(file: FileJob, body: str, ports: EtlPorts) -> bool:
     normaliser = _normalisers.get(file.load_id)
     if normaliser is None:
         normaliser = _normalisers[file.load_id] = bind(file.provider, file.columns)
-    text = _chunk_text(file, message, ports.objects)
+    data = _chunk_data(file, message, ports.objects)
+    chunk_no = int(message["chunk"])
+    if isinstance(data, bytes):
+        raw: bytes | None = data
+        text = data.decode("utf-8", errors="surrogateescape")
+    else:
+        text = data
+        try:
+            raw = data.encode("utf-8")
+        except UnicodeEncodeError:  # undecodable bytes kept as surrogates: Python rejects them
+            raw = None
+    if raw is not None:
+        # The fast path: the store normalises the raw rows itself when it can do so exactly.
+        stored = ports.facts.write_chunk_csv(file.load, chunk_no, file.provider, file.columns, raw)
+        if stored is not None:
+            return stored
     rows, rejections = normalise_rows(text, file.columns, normaliser, int(message["first_row"]))
-    return ports.facts.write_chunk(file.load, int(message["chunk"]), rows, rejections)
+    return ports.facts.write_chunk(file.load, chunk_no, rows, rejections)
 
 
 def process_chunks(
@@ -477,7 +492,10 @@ def process_chunks(
     queue = ports.queues.get(job["queue"]["name"])
     processed = skipped = failed = 0
     while remaining_ms() > 60_000:
-        messages = queue.receive(MAX_BATCH, visibility_s=file.visibility_s)
+        # One message at a time: a chunk's visibility window then covers its own processing
+        # only (ten received together expired while the first ones were being stored, and
+        # other workers did them again).
+        messages = queue.receive(1, visibility_s=file.visibility_s)
         if not messages:
             break
         for message in messages:

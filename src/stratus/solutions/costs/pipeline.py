@@ -1,14 +1,22 @@
 """The local target's ingest pipeline, end to end, for the CLI, the demo and the benchmark.
 
-:func:`ingest` puts a file in the bucket the template declares (key
-``<client>/<provider>/<UTC datetime>.<ext>`` with ``client``/``provider`` metadata, as the
-report uploader writes it); the bucket's EventBridge "Object Created" rule starts the ETL
-state machine inside the running :class:`~stratus.platform.runtime.app.LocalRuntime`; this
-waits for that execution and returns its outcome with the load summary.
+:func:`ingest_file` (``stratus costs ingest``) goes through the report uploader: it makes sure
+the client has a ``local`` credential and a ``LOCAL_FILE`` configuration naming the file (and
+``etl_provider`` when a provider is given), invokes the template's real
+``UploadFileReportFunction`` for that configuration (fingerprint and SHA-256 memory, the key
+``<client>/LOCAL_FILE/<UTC datetime>.<ext>``, metadata), and waits for the ETL execution the
+upload's object-created event starts.
+
+:func:`ingest` puts bytes in the bucket directly with the uploader's key convention and
+``client``/``provider`` metadata (the benchmark and tests that do not exercise the uploader);
+the bucket's EventBridge "Object Created" rule starts the ETL state machine inside the running
+:class:`~stratus.platform.runtime.app.LocalRuntime`; this waits for that execution and returns
+its outcome with the load summary.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -22,6 +30,9 @@ from stratus.platform.runtime.app import LocalRuntime
 
 TEMPLATE = Path(__file__).parent / "infra" / "template.yaml"
 BUCKET_ID = "CostReportsBucket"
+CREDENTIALS_ID = "CredentialsTable"
+UPLOAD_FUNCTION_ID = "UploadFileReportFunction"
+CLI_CREDENTIAL = "local-files"
 ETL_ID = "EtlStateMachine"
 FILES_ID = "FilesTable"
 
@@ -69,13 +80,18 @@ def ingest(
 ) -> IngestResult:
     """Upload ``data`` through the bucket and wait for the ETL execution it triggers."""
     app = _app(runtime)
-    machine = app.state_machines[ETL_ID]
     objects = runtime.resources.bucket(app.buckets[BUCKET_ID].name)
     key = upload_key(client_id, provider or "", runtime.clock, name)
     metadata = {"client": client_id, "report-type": "manual-upload"}
     if provider:
         metadata["provider"] = provider
     objects.put(key, data, content_type="text/csv", metadata=metadata)
+    return wait_for_etl(runtime, key, timeout_s=timeout_s)
+
+
+def wait_for_etl(runtime: LocalRuntime, key: str, *, timeout_s: float = 600) -> IngestResult:
+    """Wait for the ETL execution the object ``key`` started; its outcome and summary."""
+    machine = _app(runtime).state_machines[ETL_ID]
     deadline = time.monotonic() + timeout_s
     execution = None
     while execution is None:
@@ -101,6 +117,67 @@ def ingest(
     with suppress(ValueError, AttributeError):
         reason = json.loads(reason).get("errorMessage", reason)
     return IngestResult(key, "FAILED", {}, str(reason))
+
+
+def ingest_file(
+    runtime: LocalRuntime,
+    path: Path,
+    *,
+    client_id: str,
+    provider: str | None = None,
+    timeout_s: float = 600,
+) -> IngestResult:
+    """Put a local file through the uploader → ETL pipeline (see the module docstring).
+
+    The client, its ``local-files`` credential and the file's configuration
+    (``cli-<digest of path and provider>``) are created when missing. A file the uploader has
+    seen with the same content is not uploaded again: the result is SKIPPED with that reason.
+    IngestError when the upload fails."""
+    from stratus.solutions.costs import accounts
+
+    app = _app(runtime)
+    ports = accounts.AccountPorts(
+        table=runtime.resources.table(app.tables[CREDENTIALS_ID].spec.name),
+        secrets=runtime.resources.secrets(),
+        clock=runtime.clock,
+    )
+    path = path.resolve()
+    digest = hashlib.sha256(f"{path}\0{provider or ''}".encode()).hexdigest()[:16]
+    configuration_id = f"cli-{digest}"
+    config: dict[str, str] = {"path": str(path)}
+    if provider:
+        config["etl_provider"] = provider
+    try:
+        with suppress(accounts.ConflictError):
+            accounts.create_client(ports, client_id, client_id)
+        with suppress(accounts.ConflictError):
+            accounts.create_credential(ports, client_id, "local", {}, None, CLI_CREDENTIAL)
+        with suppress(accounts.ConflictError):
+            accounts.create_configuration(
+                ports,
+                client_id,
+                CLI_CREDENTIAL,
+                "LOCAL_FILE",
+                config,
+                configuration_id=configuration_id,
+            )
+    except accounts.AccountsError as error:
+        raise IngestError(f"cannot register the file with the uploader: {error}") from error
+    upload = runtime.function(app, UPLOAD_FUNCTION_ID)
+    answer = upload.invoke(
+        {"ClientId": client_id, "ConfigurationId": configuration_id, "ReportType": "LOCAL_FILE"},
+        wait_for_slot=True,
+    )
+    if not isinstance(answer, dict):
+        raise IngestError(f"the uploader answered {answer!r}")
+    if answer.get("Errors"):
+        raise IngestError("the uploader failed: " + "; ".join(map(str, answer["Errors"])))
+    uploaded = [str(k) for k in answer.get("Uploaded") or []]
+    if not uploaded:
+        return IngestResult(
+            "", "SKIPPED", {}, "unchanged since its last upload (same content): nothing to load"
+        )
+    return wait_for_etl(runtime, uploaded[0], timeout_s=timeout_s)
 
 
 @contextmanager

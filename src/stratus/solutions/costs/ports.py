@@ -122,6 +122,15 @@ class FactStore(Protocol):
         """Store one chunk atomically; False (nothing written) when it was stored before."""
         ...
 
+    def write_chunk_csv(
+        self, load: LoadRef, chunk_no: int, provider: str, header: Sequence[str], data: bytes
+    ) -> bool | None:
+        """Normalise raw CSV rows (no header; ``header`` names their columns) in the store
+        itself and store them as :meth:`write_chunk` does. None, writing nothing, when the store
+        cannot give exactly what the Python normaliser would for every row of this chunk: the
+        caller then normalises in Python (which also gives every rejected row its reason)."""
+        ...
+
     def chunks_done(self, load_id: str) -> int:
         """How many chunks of the load are stored."""
         ...

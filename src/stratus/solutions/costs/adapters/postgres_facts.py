@@ -19,7 +19,7 @@ from stratus.solutions.costs.adapters.sqlfacts import (
     chunked,
     schema,
 )
-from stratus.solutions.costs.ports import FactStoreError
+from stratus.solutions.costs.ports import FactStoreError, LoadRef
 
 
 def _named(sql: str) -> tuple[str, list[str]]:
@@ -75,6 +75,12 @@ class PostgresFactStore(SqlFactStore):
     def _insert_facts(self, handle: Any, values: list[tuple[Any, ...]]) -> None:
         for part in chunked(values, 1000):
             handle.execute(self._insert, [dict(zip(FACT_COLUMNS, v, strict=True)) for v in part])
+
+    def write_chunk_csv(
+        self, load: LoadRef, chunk_no: int, provider: str, header: Sequence[str], data: bytes
+    ) -> bool | None:
+        """No in-store normalisation on PostgreSQL: the ETL normalises in Python."""
+        return None
 
     def _tag_expression(self) -> str:
         return "(CAST(f.tags AS JSONB) ->> ?)"

@@ -1,0 +1,239 @@
+"""The ETL's fast path: DuckDB normalises a chunk's raw CSV rows itself.
+
+The Python normaliser is the oracle: every chunk the fast path stores must hold exactly the
+facts the Python path would store (same values to the 12th decimal, same tags JSON, same
+timestamps), and every chunk it cannot reproduce exactly is handed back (None, nothing
+written) so that the Python path gives rejections their reasons.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from stratus.solutions.costs.adapters import duckdb_normalise
+from stratus.solutions.costs.adapters.duckdb_facts import DuckDbFactStore
+from stratus.solutions.costs.adapters.sqlfacts import FACT_COLUMNS
+from stratus.solutions.costs.domain.normalise import bind
+from stratus.solutions.costs.etl import normalise_rows
+from stratus.solutions.costs.ports import LoadRef
+
+CORPUS_CUR = (
+    Path(__file__).resolve().parents[4]
+    / "shared"
+    / "data"
+    / "costs"
+    / "aws_cur_legacy_anon_focus_converters.csv"
+)
+
+HEADER = [
+    "identity/LineItemId",
+    "bill/PayerAccountId",
+    "bill/BillingPeriodStartDate",
+    "lineItem/UsageAccountId",
+    "lineItem/LineItemType",
+    "lineItem/UsageStartDate",
+    "lineItem/UsageEndDate",
+    "lineItem/ProductCode",
+    "lineItem/UsageAmount",
+    "lineItem/CurrencyCode",
+    "lineItem/UnblendedCost",
+    "lineItem/NetUnblendedCost",
+    "product/ProductName",
+    "product/productFamily",
+    "product/regionCode",
+    "product/sku",
+    "pricing/unit",
+    "pricing/publicOnDemandCost",
+    "lineItem/ResourceId",
+    "reservation/EffectiveCost",
+    "reservation/ReservationARN",
+    "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod",
+    "reservation/UnusedRecurringFee",
+    "savingsPlan/SavingsPlanEffectiveCost",
+    "savingsPlan/TotalCommitmentToDate",
+    "savingsPlan/UsedCommitment",
+    "resourceTags/user:Team",
+    "resourceTags/aws:createdBy",
+    "resourceTags/user:Env",
+]
+
+
+def row(**overrides: str) -> list[str]:
+    values = dict.fromkeys(HEADER, "")
+    values.update(
+        {
+            "identity/LineItemId": "id",
+            "bill/PayerAccountId": "111",
+            "bill/BillingPeriodStartDate": "2023-11-01T00:00:00.000Z",
+            "lineItem/UsageAccountId": "222",
+            "lineItem/LineItemType": "Usage",
+            "lineItem/UsageStartDate": "2023-11-03T05:00:00.000Z",
+            "lineItem/UsageEndDate": "2023-11-03T06:00:00Z",
+            "lineItem/ProductCode": "AmazonEC2",
+            "lineItem/UsageAmount": "1.5",
+            "lineItem/CurrencyCode": "USD",
+            "lineItem/UnblendedCost": "0.123",
+            "product/ProductName": "Amazon Elastic Compute Cloud",
+            "product/regionCode": "us-east-1",
+            "lineItem/ResourceId": "i-1",
+            "resourceTags/user:Team": "data",
+        }
+    )
+    values.update({k.replace("__", "/"): v for k, v in overrides.items()})
+    return [values[c] for c in HEADER]
+
+
+def csv_bytes(rows: list[list[str]], newline: str = "\n") -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator=newline).writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def both_paths(header: list[str], data: bytes) -> tuple[bool | None, list[tuple[object, ...]]]:
+    """Store the chunk by the fast path (load ``fast``) and the Python path (load ``slow``);
+    return the fast path's answer and the facts that differ between the two loads."""
+    store = DuckDbFactStore(":memory:")
+    fast = store.write_chunk_csv(LoadRef("fast", "c", "aws"), 0, "aws-cur", header, data)
+    text = data.decode("utf-8", errors="surrogateescape")
+    rows, rejections = normalise_rows(text, header, bind("aws-cur", header), 1)
+    store.write_chunk(LoadRef("slow", "c", "aws"), 0, rows, rejections)
+    columns = ", ".join(FACT_COLUMNS[2:])
+    differ = store._read(
+        f"(SELECT {columns} FROM cost_facts WHERE load_id = 'fast' EXCEPT ALL"
+        f" SELECT {columns} FROM cost_facts WHERE load_id = 'slow') UNION ALL"
+        f" (SELECT {columns} FROM cost_facts WHERE load_id = 'slow' EXCEPT ALL"
+        f" SELECT {columns} FROM cost_facts WHERE load_id = 'fast')"
+    )
+    if fast is None:  # nothing of the fast load may be left
+        assert store._read("SELECT COUNT(*) FROM cost_facts WHERE load_id = 'fast'") == [(0,)]
+        assert store.chunks_done("fast") == 0
+        return fast, []
+    return fast, differ
+
+
+def test_the_space_class_is_what_str_strip_removes() -> None:
+    chars = [chr(c) for c in range(1, 0x110000) if not 0xD800 <= c < 0xE000]
+    found = duckdb.connect().execute(
+        "SELECT v FROM unnest(?) t(v) WHERE regexp_full_match(v, ?)",
+        [chars, duckdb_normalise._SPACE_CLASS],
+    )
+    assert {v for (v,) in found.fetchall()} == {c for c in chars if c.isspace()}
+    assert set(duckdb_normalise._WHITESPACE) == {c for c in chars if c.isspace()}
+
+
+def test_clean_rows_take_the_fast_path_with_the_python_values() -> None:
+    rows = [
+        row(),
+        row(lineItem__UnblendedCost="2.988e-07", pricing__publicOnDemandCost="1.592358E-4"),
+        row(lineItem__UnblendedCost="-0.0000000000005", lineItem__UsageAmount="5e-13"),
+        row(lineItem__UnblendedCost="12.3456789012345", lineItem__NetUnblendedCost="10"),
+        row(lineItem__UsageEndDate="", lineItem__UsageAmount="NULL", product__ProductName=""),
+        row(
+            lineItem__LineItemType="SavingsPlanCoveredUsage",
+            savingsPlan__SavingsPlanEffectiveCost="0.7",
+        ),
+        row(
+            lineItem__LineItemType="SavingsPlanRecurringFee",
+            savingsPlan__TotalCommitmentToDate="5",
+            savingsPlan__UsedCommitment="3.25",
+        ),
+        row(lineItem__LineItemType="SavingsPlanNegation"),
+        row(lineItem__LineItemType="DiscountedUsage", reservation__EffectiveCost="0.05"),
+        row(
+            lineItem__LineItemType="RIFee",
+            reservation__UnusedAmortizedUpfrontFeeForBillingPeriod="1",
+            reservation__UnusedRecurringFee="2",
+        ),
+        row(lineItem__LineItemType="Fee", reservation__ReservationARN="arn:aws:ri"),
+        row(lineItem__LineItemType="Fee"),
+        row(lineItem__LineItemType="Credit", lineItem__UnblendedCost="-3"),
+        row(lineItem__LineItemType="Something new"),
+        row(**{"resourceTags/aws:createdBy": "me", "resourceTags/user:Env": "prod, eu ü"}),
+        row(**{"resourceTags/user:Team": "", "resourceTags/user:Env": "None"}),
+        row(product__regionCode="  eu-west-1\t", lineItem__ResourceId="\u3000i-2\xa0"),
+        row(lineItem__CurrencyCode=" EUR ", product__sku="a\nb"),
+        row(lineItem__UsageStartDate="2024-02-29T23:59:59.123456Z"),
+    ]
+    for newline in ("\n", "\r\n"):
+        data = csv_bytes(rows[:3], newline) + newline.encode() + csv_bytes(rows[3:], newline)
+        fast, differ = both_paths(HEADER, data)  # a blank line is not a row on either path
+        assert fast is True
+        assert differ == []
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"lineItem__UnblendedCost": ""},
+        {"lineItem__UnblendedCost": "oops"},
+        {"lineItem__UnblendedCost": "$10,100.00"},  # Python parses it; the SQL leaves it
+        {"lineItem__UnblendedCost": "1_000"},
+        {"lineItem__UsageAmount": "Infinity"},
+        {"lineItem__CurrencyCode": "NULL"},
+        {"lineItem__UsageStartDate": "2023-02-01T30:00:00Z"},
+        {"lineItem__UsageStartDate": "2023-02-30T00:00:00Z"},
+        {"lineItem__UsageStartDate": "11/3/2023"},
+        {"lineItem__UsageStartDate": "2023-11-03T05:00:00+01:00"},
+        {"lineItem__UsageEndDate": "soon"},
+        {"bill__BillingPeriodStartDate": "2023-11-01"},
+        {"resourceTags/user:Team": 'say "hi"'},
+        {"resourceTags/user:Team": "back\\slash"},
+        {"lineItem__UnblendedCost": "1;2"},
+    ],
+)
+def test_rows_the_sql_cannot_reproduce_send_the_chunk_to_python(overrides: dict[str, str]) -> None:
+    data = csv_bytes([row(), row(**overrides), row()])
+    fast, _ = both_paths(HEADER, data)
+    assert fast is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"a,b\n",  # too few cells
+        csv_bytes([row()]) + b'x,"y"z' + b",1" * (len(HEADER) - 2) + b"\n",  # lenient quote
+        csv_bytes([row()]) + b"\xff" + b",1" * (len(HEADER) - 1) + b"\n",  # not UTF-8
+        csv_bytes([row()]).replace(b"\n", b"\r"),  # bare CR
+    ],
+)
+def test_rows_duckdb_cannot_parse_strictly_send_the_chunk_to_python(data: bytes) -> None:
+    fast, _ = both_paths(HEADER, data)
+    assert fast is None
+
+
+def test_a_redelivered_chunk_is_not_stored_twice() -> None:
+    store = DuckDbFactStore(":memory:")
+    load = LoadRef("l", "c", "aws")
+    data = csv_bytes([row(), row()])
+    assert store.write_chunk_csv(load, 3, "aws-cur", HEADER, data) is True
+    assert store.write_chunk_csv(load, 3, "aws-cur", HEADER, data) is False
+    assert store.summary("l").accepted == 2
+
+
+def test_other_providers_and_cur2_tag_maps_use_the_python_path() -> None:
+    store = DuckDbFactStore(":memory:")
+    load = LoadRef("l", "c", "azure")
+    assert store.write_chunk_csv(load, 0, "azure", ["MeterId", "Cost"], b"1,2\n") is None
+    cur2 = ["line_item_unblended_cost", "bill_billing_period_start_date",
+            "line_item_usage_start_date", "line_item_currency_code", "resource_tags"]  # fmt: skip
+    tagged = b'1,2023-11-01T00:00:00Z,2023-11-01T00:00:00Z,USD,"{""a"": ""b""}"\n'
+    assert store.write_chunk_csv(load, 0, "aws-cur", cur2, tagged) is None
+    plain = b"1,2023-11-01T00:00:00Z,2023-11-01T00:00:00Z,USD,\n"
+    fast, differ = both_paths(cur2, plain)
+    assert fast is True
+    assert differ == []
+
+
+@pytest.mark.skipif(not CORPUS_CUR.is_file(), reason="../shared/data is absent")
+def test_the_corpus_cur_file_takes_the_fast_path_with_the_python_values() -> None:
+    raw = CORPUS_CUR.read_bytes()
+    end = raw.index(b"\n") + 1
+    header = next(csv.reader([raw[:end].decode("utf-8-sig")]))
+    fast, differ = both_paths([h.strip() for h in header], raw[end:])
+    assert fast is True
+    assert differ == []
