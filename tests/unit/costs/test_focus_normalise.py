@@ -224,3 +224,9 @@ def test_timestamps_are_utc_whatever_their_spelling() -> None:
 def test_tags_that_are_not_an_object_are_a_row_error() -> None:
     with pytest.raises(RowError):
         parse_tags("[1, 2]")
+
+
+def test_an_amount_too_large_for_twelve_decimal_places_is_a_reported_row_error():
+    with pytest.raises(RowError, match="BilledCost is out of range"):
+        money("12345678901234567", "BilledCost")
+    assert money("999999999999999", "BilledCost") is not None

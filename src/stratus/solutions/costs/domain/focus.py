@@ -135,7 +135,10 @@ def money(value: str | None, column: str, *, required: bool = True) -> Decimal |
         raise RowError(f"{column} is not a number: {raw[:40]!r}") from None
     if not amount.is_finite():
         raise RowError(f"{column} is not a finite number: {raw[:40]!r}")
-    return amount.quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
+    try:
+        return amount.quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than the decimal context holds (|x| >= 1e16)
+        raise RowError(f"{column} is out of range: {raw[:40]!r}") from None
 
 
 def required_money(value: str | None, column: str) -> Decimal:
