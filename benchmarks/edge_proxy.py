@@ -4,8 +4,9 @@ Both proxies sit in the same HTTP shell (the platform's ``ApiServer``) in front 
 loopback origin (a ``ThreadingHTTPServer`` answering 200 ``no-store``, so nothing is cached)
 and forward with the same ``HttpOrigin``. The baseline forwards only; the edge proxy runs the
 template's WebACL (bot UA sets, rate limit, SQLi on query/body/path/cookies/headers, XSS on
-query/body/path/cookies/headers, oversize count), the behaviour lookup, cache lookup and the
-access log. Requests carry a browser UA, a cookie and a realistic query string.
+query/body/path/cookies/headers, the SQL and script regex shape sets, oversize count), the
+behaviour lookup, cache lookup and the access log. Requests carry a browser UA, a cookie and
+a realistic query string.
 
 Figures: throughput with 4 keep-alive clients (ratio edge/bare; target >= 70%), and
 single-client latency p50/p99 of each and the difference (targets: +1 ms p50, +5 ms p99).

@@ -82,8 +82,24 @@ def test_crs_regression_cases_through_the_webacl(waf):
     rates = ev.crs_rates(waf)
     for name, rate in rates.items():
         report(f"CRS {name}", rate)
-    # measured 30.6% (SQLi) and 57.0% (XSS): below the issue's 60%, see the docs
-    assert rates["sqli-must-fire"].rate >= 0.29
-    assert rates["xss-must-fire"].rate >= 0.55
-    assert rates["sqli-must-not-fire"].rate <= 0.10
-    assert rates["xss-must-not-fire"].rate <= 0.10
+    # measured 65.6% (SQLi, 570/868) and 68.1% (XSS, 141/207); issue target 60%.
+    # Must-not-fire flagged: 6.7% (SQLi, 11/163) and 7.4% (XSS, 4/54).
+    assert rates["sqli-must-fire"].rate >= 0.65
+    assert rates["xss-must-fire"].rate >= 0.68
+    assert rates["sqli-must-not-fire"].rate <= 0.07
+    assert rates["xss-must-not-fire"].rate <= 0.08
+
+
+def test_benign_values_through_the_whole_webacl(waf):
+    """The false-positive figures of the WebACL (detectors *and* regex shape sets), each
+    value sent as a query argument and as a form body."""
+    benign = ev.webacl_rates(ev.httpparams(waf, "norm"))
+    hard = ev.webacl_rates(ev.libinjection(waf, "false_positives"))
+    for name, rate in benign.items():
+        report(f"WebACL: HttpParams benign as {name}", rate)
+    for name, rate in hard.items():
+        report(f"WebACL: libinjection false_positives as {name}", rate)
+    assert benign["sqli"].rate <= 0.001  # measured 0 of 12,870; issue target 0.1%
+    assert benign["xss"].rate <= 0.001  # measured 0 of 12,870
+    assert hard["sqli"].rate <= 0.02  # measured 1.43% (6 of 421); issue target 5%
+    assert hard["xss"].rate <= 0.01  # measured 0

@@ -52,7 +52,9 @@ def test_the_engine_parses_every_rule_of_the_template():
         "BotUserAgents",
         "RatePerClient",
         "SqlInjection",
+        "SqlInjectionShapes",
         "CrossSiteScripting",
+        "CrossSiteScriptingShapes",
         "OversizeBody",
     ]
 

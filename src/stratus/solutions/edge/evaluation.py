@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 from stratus.solutions.edge import config as edgeconfig
 from stratus.solutions.edge.domain import sqli, xss
@@ -102,26 +102,67 @@ def crs_cases(waf: Path) -> list[dict[str, Any]]:
     ]
 
 
+class _TemplateAcl:
+    """The template's WebACL with its sets, evaluated on a fake clock; every request comes
+    from its own address (else the rate rule would answer for a corpus)."""
+
+    def __init__(self) -> None:
+        from stratus.platform.adapters.local.clock import FakeClock
+
+        cfg = edgeconfig.load()
+        self.acl = parse_web_acl(cfg.web_acl)
+        matchers = {name: UaMatcher(p) for name, p in cfg.regex_sets.items()}
+
+        class Sets:
+            def ip_set(self, arn: str) -> Any:
+                return cfg.ip_sets.get(arn, ())
+
+            def regex_set(self, arn: str) -> Any:
+                return matchers[arn].pattern if arn in matchers else None
+
+        self.sets = Sets()
+        self.limiter = RateLimiter(FakeClock())
+        self.count = 0
+
+    def labels(
+        self,
+        method: str,
+        path: str,
+        query: str = "",
+        headers: tuple[tuple[str, str], ...] = (("User-Agent", BROWSER_UA),),
+        body: bytes = b"",
+    ) -> frozenset[str]:
+        i = self.count
+        self.count += 1
+        request = WafRequest(
+            method, path, query, headers, body, f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
+        )
+        return self.acl.evaluate(request, self.sets, self.limiter).labels
+
+
+def webacl_rates(values: list[str]) -> dict[str, Rate]:
+    """Benign values through the template's WebACL, each sent as one query argument
+    (``GET /search?q=<percent-encoded value>``) and as a form body (``POST q=<value>``):
+    the share flagged ``sqli`` and ``xss`` (either way). This is the false-positive figure
+    of the whole WebACL, regex pattern sets included, not only of the detectors."""
+    acl = _TemplateAcl()
+    form = (("User-Agent", BROWSER_UA), ("Content-Type", "application/x-www-form-urlencoded"))
+    hits = {"sqli": 0, "xss": 0}
+    for value in values:
+        labels = acl.labels("GET", "/search", "q=" + quote(value, safe=""))
+        labels |= acl.labels("POST", "/search", "", form, ("q=" + quote_plus(value)).encode())
+        for name in hits:
+            hits[name] += name in labels
+    return {name: Rate(h, len(values)) for name, h in hits.items()}
+
+
 def crs_rates(waf: Path) -> dict[str, Rate]:
     """Through the template's WebACL: must-fire cases detected, must-not-fire cases flagged,
     for ``sqli`` and ``xss``. The test agent's User-Agent is replaced by a browser's (else the
     bot rule answers first) and each case comes from its own address (else the rate rule)."""
-    cfg = edgeconfig.load()
-    acl = parse_web_acl(cfg.web_acl)
-    matchers = {name: UaMatcher(p) for name, p in cfg.regex_sets.items()}
-
-    class Sets:
-        def ip_set(self, arn: str) -> Any:
-            return cfg.ip_sets.get(arn, ())
-
-        def regex_set(self, arn: str) -> Any:
-            return matchers[arn].pattern if arn in matchers else None
-
-    from stratus.platform.adapters.local.clock import FakeClock
-
-    limiter = RateLimiter(FakeClock())
+    acl = _TemplateAcl()
     counts: dict[str, list[int]] = {}
-    for i, case in enumerate(crs_cases(waf)):
+    for case in crs_cases(waf):
         uri = case.get("uri") or "/"
         path, _, query = uri.partition("?")
         headers = tuple(
@@ -130,17 +171,10 @@ def crs_rates(waf: Path) -> dict[str, Rate]:
         )
         data = case.get("data") or ""
         body = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else b""
-        request = WafRequest(
-            str(case.get("method") or "GET").upper(),
-            path or "/",
-            query,
-            headers,
-            body,
-            f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}",
-        )
+        method = str(case.get("method") or "GET").upper()
         label = "sqli" if "942" in case["cat"] else "xss"
         key = f"{label}-{'must-fire' if case['kind'] == 'pos' else 'must-not-fire'}"
-        flagged = label in acl.evaluate(request, Sets(), limiter).labels
+        flagged = label in acl.labels(method, path or "/", query, headers, body)
         pair = counts.setdefault(key, [0, 0])
         pair[0] += flagged
         pair[1] += 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import json
 import re
 import threading
 from collections import deque
@@ -140,7 +141,7 @@ class Field:
             if not body:
                 return iter(())
             text = body.decode("utf-8", "replace")
-            return iter((text, *_form_values(text)))
+            return iter((text, *_body_values(text)))
         if kind in ("Cookies", "Headers"):
             pairs = request.cookies() if kind == "Cookies" else list(request.headers)
             if sum(len(k) + len(v) for k, v in pairs) > HEADERS_LIMIT or len(pairs) > 200:
@@ -156,14 +157,54 @@ class Field:
 
 
 _FORM = re.compile(r"^[\w.\[\]%-]+=[^&]*(?:&[\w.\[\]%-]+=[^&]*)*$")
+_XML_VALUE = re.compile(r"""=\s*"([^"<]*)"|=\s*'([^'<]*)'|>([^<]+)<""")
+
+
+@lru_cache(maxsize=64)
+def _body_values(text: str) -> tuple[str, ...]:
+    """The values inside a body, also inspected one by one (a departure: AWS WAF sees the
+    body whole unless a JsonBody field is used; detectors that read the start of a value
+    need the value): form fields, the strings of a JSON document (keys and values), the
+    attribute values and text of an XML document. Nothing is fetched or expanded. Memoised:
+    every Body statement of a request asks again."""
+    stripped = text.strip()
+    if len(stripped) > BODY_LIMIT or not stripped:
+        return ()
+    first = stripped[0]
+    if first in "{[":
+        return _json_strings(stripped)
+    if first == "<":
+        return tuple(
+            next(v for v in m.groups() if v is not None) for m in _XML_VALUE.finditer(stripped)
+        )
+    return _form_values(stripped)
+
+
+def _json_strings(text: str) -> tuple[str, ...]:
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):  # malformed, or nested deeper than the parser goes
+        return ()
+    found: list[str] = []
+    stack: list[Any] = [doc]
+    while stack and len(found) < 1000:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            found.extend(str(k) for k in item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return tuple(found)
 
 
 def _form_values(text: str) -> tuple[str, ...]:
-    """A form-encoded body's values, also inspected one by one (a departure: AWS WAF only
-    sees the body whole; detectors that read the start of a value need the value)."""
-    if "=" not in text or len(text) > BODY_LIMIT or not _FORM.match(text.strip()):
+    """A form-encoded body's values; ``+`` is a space in form encoding, so it is turned into
+    ``%20`` before the statement's URL_DECODE (a literal plus is sent as ``%2B``)."""
+    if "=" not in text or not _FORM.match(text):
         return ()
-    return tuple(part.partition("=")[2] for part in text.strip().split("&"))
+    return tuple(part.partition("=")[2].replace("+", "%20") for part in text.split("&"))
 
 
 def _scoped(pairs: Sequence[tuple[str, str]], scope: str) -> Iterator[str]:
