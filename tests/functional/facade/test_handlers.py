@@ -199,3 +199,27 @@ def test_the_openapi_document_describes_every_route(legacy) -> None:
         "/reference/countries",
     }
     assert "bearer" in body["components"]["securitySchemes"]
+
+
+def test_concurrent_invocations_in_one_process_do_not_see_each_others_requests(legacy) -> None:
+    # The local runtime runs invocations on threads of one process; Powertools keeps the
+    # current event on the resolver, so a shared resolver mixed requests up (another
+    # request's customer or token, or KeyError '_route' -> 502).
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(n: int) -> tuple[str, int, str | None, str | None]:
+        customer = f"C{n % 5 + 1}"
+        status, body, _ = call(overview(customer))
+        profile = body.get("profile") or {}
+        return customer, status, body.get("customerId"), profile.get("id")
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, so requests interleave anywhere
+    try:
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            results = list(pool.map(one, range(120)))
+    finally:
+        sys.setswitchinterval(interval)
+
+    assert [r for r in results if r[1:] != (200, r[0], r[0])] == []

@@ -119,7 +119,8 @@ def from_env() -> Deps:
     timeout_ms = int(os.environ.get("LEGACY_TIMEOUT_MS") or 1000)
     failures = int(os.environ.get("BREAKER_FAILURES") or 5)
     reset_s = float(os.environ.get("BREAKER_RESET_S") or 10)
-    home = connect.home()
+    # keyed by the raw settings (STRATUS_HOME unresolved): resolving the home path on every
+    # request cost a few system calls per request
     key = (
         writer or "",
         reader or "",
@@ -127,12 +128,14 @@ def from_env() -> Deps:
         str(timeout_ms),
         str(failures),
         str(reset_s),
-        str(home),
+        os.environ.get("STRATUS_HOME", ""),
+        os.getcwd() if not os.path.isabs(os.environ.get("STRATUS_HOME", "")) else "",
     )
     with _lock:
         found = _deps.get(key)
     if found is not None:
         return found
+    home = connect.home()
     built = build(
         engines_=database(writer, reader, home, migrate=connect.target() == "local"),
         legacy_base_url=base,

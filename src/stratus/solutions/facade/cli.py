@@ -89,14 +89,14 @@ def legacy(
 ) -> None:
     """Serve the demo legacy API alone (e.g. as LEGACY_BASE_URL of a facade elsewhere)."""
     from stratus.solutions.facade.legacy.app import Faults, LegacyService
-    from stratus.solutions.facade.legacy.server import serve
+    from stratus.solutions.facade.legacy.server import serve_async
 
     engines = _engines(url, home)
     try:
         faults = Faults(latency_ms, slow_rate, slow_ms, error_rate).validated()
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
-    server = serve(LegacyService(engines.writer, faults), host, port)
+    server = serve_async(LegacyService(engines.writer, faults), host, port)
     click.echo(f"legacy API at {server.url} (faults: PUT {server.url}/_admin/faults)")
     click.echo("Ready.")
     sys.stdout.flush()

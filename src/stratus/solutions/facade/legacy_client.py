@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -91,21 +92,84 @@ class LegacyClient:
         key = ("GET", endpoint, query, token)
         return self.coalescer.run(key, lambda: self._call(endpoint, query, token))
 
-    def _call(self, endpoint: str, query: str, token: str) -> Any:
+    @property
+    def can_start(self) -> bool:
+        """Whether :meth:`start_json` sends at once (the transport has ``start``)."""
+        return callable(getattr(self.transport, "start", None))
+
+    def start_json(self, endpoint: str, params: Mapping[str, str], token: str) -> PendingCall:
+        """:meth:`get_json`, begun now and finished by ``result()`` on the SAME thread.
+
+        The request is sent at once on a connection of its own, so the caller can make
+        another call meanwhile without a second thread; the same policies apply (coalescing,
+        breaker, timeout, one retry). Needs a transport with ``start`` (see :attr:`can_start`).
+        """
+        query = urlencode(sorted(params.items()))
+        key = ("GET", endpoint, query, token)
+        future, leader = self.coalescer.begin(key)
+        if not leader:
+            return PendingCall(future.result, lambda: None)
+        try:
+            breaker, url, headers, started = self._prepare(endpoint, query, token)
+            first = self._send(url, headers, self.timeout_s)
+        except BaseException as exc:
+            self.coalescer.end(key, future, error=exc)
+            failure = exc
+
+            def failed() -> Any:
+                raise failure
+
+            return PendingCall(failed, lambda: None)
+
+        def finish() -> Any:
+            try:
+                result = self._complete(breaker, url, headers, started, first)
+            except BaseException as exc:
+                self.coalescer.end(key, future, error=exc)
+                raise
+            self.coalescer.end(key, future, result=result)
+            return result
+
+        def cancel() -> None:
+            first.cancel()
+            self.coalescer.end(key, future, error=LegacyError("unavailable", "call cancelled"))
+
+        return PendingCall(finish, cancel)
+
+    def _prepare(
+        self, endpoint: str, query: str, token: str
+    ) -> tuple[Any, str, dict[str, str], float]:
         assert self.breakers is not None
-        assert self.deadline_s is not None
         breaker = self.breakers.get(f"GET {endpoint}")
         if not breaker.allow():
             raise LegacyError("circuit_open", f"circuit open for GET {endpoint}")
         url = f"{self.base_url}{endpoint}" + (f"?{query}" if query else "")
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        started = self.clock.now().timestamp()
+        return breaker, url, headers, self.clock.now().timestamp()
+
+    def _call(self, endpoint: str, query: str, token: str) -> Any:
+        breaker, url, headers, started = self._prepare(endpoint, query, token)
+        return self._complete(breaker, url, headers, started, None)
+
+    def _complete(
+        self,
+        breaker: Any,
+        url: str,
+        headers: Mapping[str, str],
+        started: float,
+        first: _Sent | None,
+    ) -> Any:
+        """The attempts of one call (``first``: the first attempt, already sent)."""
+        assert self.deadline_s is not None
         attempt = 0
         timeout = self.timeout_s
         while True:
             attempt += 1
             try:
-                result = self._attempt(url, headers, timeout)
+                if attempt == 1 and first is not None:
+                    result = self._interpret(first.receive, timeout)
+                else:
+                    result = self._attempt(url, headers, timeout)
             except LegacyError as exc:
                 if exc.kind not in _RETRYABLE:
                     breaker.record_success()  # the endpoint works: the request was refused
@@ -125,11 +189,27 @@ class LegacyClient:
             breaker.record_success()
             return result
 
-    def _attempt(self, url: str, headers: Mapping[str, str], timeout: float) -> Any:
+    def _count(self) -> None:
         with self._lock:
             self.attempts += 1
+
+    def _send(self, url: str, headers: Mapping[str, str], timeout: float) -> _Sent:
+        """The first attempt of a started call: sent now, received later."""
+        self._count()
+        start: Callable[..., Callable[[float], tuple[int, bytes]]] = self.transport.start  # type: ignore[attr-defined]
         try:
-            status, body = self.transport.get(url, headers, timeout)
+            return _Sent(start(url, headers, timeout))
+        except (TransportTimeoutError, TransportError) as exc:
+            return _Sent(None, exc)
+
+    def _attempt(self, url: str, headers: Mapping[str, str], timeout: float) -> Any:
+        self._count()
+        return self._interpret(lambda t: self.transport.get(url, headers, t), timeout)
+
+    @staticmethod
+    def _interpret(fetch: Callable[[float], tuple[int, bytes]], timeout: float) -> Any:
+        try:
+            status, body = fetch(timeout)
         except TransportTimeoutError as exc:
             raise LegacyError("timeout", f"no answer within {timeout:.3f} s") from exc
         except TransportError as exc:
@@ -148,69 +228,186 @@ class LegacyClient:
             raise LegacyError("bad_response", "legacy API answered malformed JSON") from exc
 
 
+class _Sent:
+    """A first attempt already sent: ``receive(timeout)`` reads its answer once."""
+
+    def __init__(
+        self,
+        read: Callable[[float], tuple[int, bytes]] | None,
+        error: Exception | None = None,
+    ) -> None:
+        self._read = read
+        self._error = error
+
+    def receive(self, timeout: float) -> tuple[int, bytes]:
+        read, self._read = self._read, None
+        if read is None:
+            raise self._error or TransportError("already received")
+        return read(timeout)
+
+    def cancel(self) -> None:
+        read, self._read = self._read, None
+        if read is not None:
+            close = getattr(read, "close", None)
+            if callable(close):
+                close()
+
+
+class PendingCall:
+    """A started legacy call: ``result()`` finishes it (or raises its LegacyError);
+    ``cancel()`` abandons it when the result will not be read."""
+
+    def __init__(self, finish: Callable[[], Any], cancel: Callable[[], None]) -> None:
+        self._finish: Callable[[], Any] | None = finish
+        self._cancel = cancel
+
+    def result(self) -> Any:
+        finish, self._finish = self._finish, None
+        if finish is None:
+            raise RuntimeError("the result of a pending call is read once")
+        return finish()
+
+    def cancel(self) -> bool:
+        if self._finish is not None:
+            self._finish = None
+            self._cancel()
+        return True
+
+
 class KeepAliveTransport:
-    """A light keep-alive HTTP/1.1 transport: one connection per thread and host.
+    """A light keep-alive HTTP/1.1 transport: idle connections kept per thread and host.
 
     Cheaper per call than a shared pool (no pool locking, no urllib3 layers), which matters
-    when a 2-core machine serves hundreds of concurrent users. A kept-alive connection the
-    server closed meanwhile is reopened once transparently (that is connection hygiene, not a
-    retry: the request never reached the server)."""
+    when a 2-core machine serves hundreds of concurrent users. ``start`` sends a GET at once
+    on a connection of its own and returns the function that reads the answer, so one thread
+    can have several calls in flight (the overview's two legacy calls) without a second
+    thread. A kept-alive connection the server closed meanwhile is reopened once
+    transparently (that is connection hygiene, not a retry: the request never reached the
+    server)."""
 
     def __init__(self) -> None:
         self._local = threading.local()
 
-    def _connection(self, scheme: str, netloc: str, timeout_s: float) -> Any:
+    def _idle(self, key: tuple[str, str]) -> list[Any]:
+        pool: dict[tuple[str, str], list[Any]] = self._local.__dict__.setdefault("pool", {})
+        return pool.setdefault(key, [])
+
+    def _take(self, key: tuple[str, str], timeout_s: float) -> tuple[Any, bool]:
         import http.client
 
-        pool: dict[tuple[str, str], Any] = self._local.__dict__.setdefault("pool", {})
-        conn = pool.get((scheme, netloc))
-        if conn is None:
+        idle = self._idle(key)
+        if idle:
+            conn, reused = idle.pop(), True
+        else:
             factory = (
-                http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+                http.client.HTTPSConnection if key[0] == "https" else http.client.HTTPConnection
             )
-            conn = factory(netloc, timeout=timeout_s)
-            pool[(scheme, netloc)] = conn
+            conn, reused = factory(key[1], timeout=timeout_s), False
         conn.timeout = timeout_s
         if conn.sock is not None:
             conn.sock.settimeout(timeout_s)
-        return conn
-
-    def _drop(self, scheme: str, netloc: str) -> None:
-        pool: dict[tuple[str, str], Any] = self._local.__dict__.setdefault("pool", {})
-        conn = pool.pop((scheme, netloc), None)
-        if conn is not None:
-            conn.close()
+        return conn, reused
 
     def get(self, url: str, headers: Mapping[str, str], timeout_s: float) -> tuple[int, bytes]:
         """GET within ``timeout_s`` per socket operation."""
-        import http.client
+        return self.start(url, headers, timeout_s)(timeout_s)
+
+    def start(self, url: str, headers: Mapping[str, str], timeout_s: float) -> _Exchange:
+        """Send a GET now; the returned exchange reads the answer when called."""
         from urllib.parse import urlsplit
 
         parts = urlsplit(url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
-        timeout_s = max(timeout_s, 0.001)
+        exchange = _Exchange(self, (parts.scheme, parts.netloc), target, dict(headers))
+        exchange.send(max(timeout_s, 0.001), first=True)
+        return exchange
+
+
+class _Exchange:
+    """One GET of :class:`KeepAliveTransport` on one connection, from send to answer."""
+
+    def __init__(
+        self,
+        transport: KeepAliveTransport,
+        key: tuple[str, str],
+        target: str,
+        headers: dict[str, str],
+    ) -> None:
+        self._transport = transport
+        self._key = key
+        self._target = target
+        self._headers = headers
+        self._conn: Any = None
+        self._reused = False
+        self._sent_at = 0.0
+
+    def send(self, timeout_s: float, *, first: bool) -> None:
+        import http.client
+
+        self._sent_at = time.monotonic()
         for attempt in (1, 2):
-            conn = self._connection(parts.scheme, parts.netloc, timeout_s)
-            reused = conn.sock is not None
+            conn, reused = self._transport._take(self._key, timeout_s)
+            self._conn, self._reused = conn, reused and first and attempt == 1
             try:
-                conn.request("GET", target, headers=dict(headers))
-                response = conn.getresponse()
-                body = response.read()
-                if response.will_close:
-                    self._drop(parts.scheme, parts.netloc)
-                return response.status, body
+                conn.request("GET", self._target, headers=self._headers)
+                return
             except TimeoutError as exc:
-                self._drop(parts.scheme, parts.netloc)
+                self.close()
                 raise TransportTimeoutError(str(exc) or "timed out") from exc
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
-                self._drop(parts.scheme, parts.netloc)
+                self.close()
                 if reused and attempt == 1:
                     continue  # the server closed an idle kept-alive connection
                 raise TransportError(str(exc)) from exc
             except (OSError, http.client.HTTPException) as exc:
-                self._drop(parts.scheme, parts.netloc)
+                self.close()
                 raise TransportError(str(exc) or type(exc).__name__) from exc
-        raise TransportError("unreachable")  # pragma: no cover
+
+    def __call__(self, timeout_s: float) -> tuple[int, bytes]:
+        """The answer ``(status, body)``: the first byte within ``timeout_s`` of the SEND (a
+        call read later does not get a longer timeout), then each socket operation within
+        ``timeout_s``."""
+        import http.client
+
+        timeout_s = max(timeout_s, 0.001)
+        while True:
+            conn = self._conn
+            if conn is None:
+                raise TransportError("the connection is closed")
+            waited = time.monotonic() - self._sent_at
+            conn.timeout = timeout_s
+            if conn.sock is not None:
+                conn.sock.settimeout(max(timeout_s - waited, 0.001))
+            try:
+                response = conn.getresponse()
+                if conn.sock is not None:
+                    conn.sock.settimeout(timeout_s)
+                body = response.read()
+            except TimeoutError as exc:
+                self.close()
+                raise TransportTimeoutError(str(exc) or "timed out") from exc
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
+                reused = self._reused
+                self.close()
+                if reused:  # the server closed an idle kept-alive connection: once more
+                    self.send(timeout_s, first=False)
+                    continue
+                raise TransportError(str(exc)) from exc
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                raise TransportError(str(exc) or type(exc).__name__) from exc
+            self._conn = None
+            if response.will_close:
+                conn.close()
+            else:
+                self._transport._idle(self._key).append(conn)
+            return response.status, body
+
+    def close(self) -> None:
+        """Abandon the exchange: its connection is closed, not reused."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
 
 
 class Urllib3Transport:

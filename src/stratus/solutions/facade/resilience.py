@@ -164,25 +164,43 @@ class Coalescer(Generic[T]):
 
     def run(self, key: Hashable, call: Callable[[], T]) -> T:
         """Run ``call`` for ``key``, or join the identical call already running."""
-        with self._lock:
-            future = self._inflight.get(key)
-            leader = future is None
-            if future is None:
-                future = Future()
-                self._inflight[key] = future
-                self.executions += 1
-            else:
-                self.shared += 1
+        future, leader = self.begin(key)
         if not leader:
             return future.result()
         try:
             result = call()
         except BaseException as exc:
-            future.set_exception(exc)
+            self.end(key, future, error=exc)
             raise
+        self.end(key, future, result=result)
+        return result
+
+    def begin(self, key: Hashable) -> tuple[Future[T], bool]:
+        """``(future, True)``: the caller leads the call of ``key`` and must :meth:`end` it;
+        ``(future, False)``: an identical call is running, its future gives the outcome."""
+        with self._lock:
+            future = self._inflight.get(key)
+            if future is not None:
+                self.shared += 1
+                return future, False
+            future = Future()
+            self._inflight[key] = future
+            self.executions += 1
+            return future, True
+
+    def end(
+        self,
+        key: Hashable,
+        future: Future[T],
+        *,
+        result: T | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        """The led call of ``key`` ended with ``result`` or ``error``; ``key`` is forgotten."""
+        if error is not None:
+            future.set_exception(error)
         else:
-            future.set_result(result)
-            return result
-        finally:
-            with self._lock:
-                self._inflight.pop(key, None)
+            future.set_result(result)  # type: ignore[arg-type]
+        with self._lock:
+            if self._inflight.get(key) is future:
+                del self._inflight[key]

@@ -21,7 +21,12 @@ from stratus.solutions.facade.domain.permissions import (
     judge_token,
     policy,
 )
-from stratus.solutions.facade.legacy_client import LegacyClient, LegacyError, LegacyNotFoundError
+from stratus.solutions.facade.legacy_client import (
+    LegacyClient,
+    LegacyError,
+    LegacyNotFoundError,
+    PendingCall,
+)
 from stratus.solutions.facade.store import DatabaseUnavailableError, UnknownCustomerError
 
 __all__ = [
@@ -104,8 +109,13 @@ def authorize(token: str, method_arn: str, deps: Deps) -> dict[str, Any]:
 # ---- facade reads and writes ------------------------------------------------------------
 
 
-def _legacy_source(deps: Deps, endpoint: str, params: dict[str, str], token: str) -> Future[Any]:
-    """Start a legacy call on the pool (it runs while this thread does other work)."""
+def _legacy_source(
+    deps: Deps, endpoint: str, params: dict[str, str], token: str
+) -> Future[Any] | PendingCall:
+    """Start a legacy call that runs while this thread does other work: sent at once on a
+    connection of its own when the transport can (no thread hand-off), else on the pool."""
+    if deps.legacy.can_start:
+        return deps.legacy.start_json(endpoint, params, token)
     return deps.pool.submit(deps.legacy.get_json, endpoint, params, token)
 
 
@@ -117,26 +127,26 @@ def customer_overview(customer_id: str, token: str, deps: Deps) -> dict[str, Any
     being down is DatabaseUnavailableError (503), whatever the legacy API said.
     """
     params = {"id": customer_id}
-    # orders on a pool thread; loyalty, then the profile, on this one: both legacy calls run
-    # at the same time, with one thread hand-off instead of two.
+    # orders started first (sent at once, or on a pool thread), then loyalty and the profile
+    # on this thread: both legacy calls run at the same time.
     orders_f = _legacy_source(deps, CUSTOMER_ORDERS, params, token)
-    try:
-        loyalty = store.loyalty(deps.engines.reader, customer_id)
-    except BaseException:
-        orders_f.cancel()
-        raise
     failures: list[answers.SourceFailure] = []
     profile: dict[str, Any] | None = None
     orders: list[dict[str, Any]] | None = None
     not_found = False
     try:
-        profile = answers.profile_from_legacy(deps.legacy.get_json(CUSTOMER, params, token))
-    except LegacyNotFoundError:
-        not_found = True
-    except LegacyError as exc:
-        failures.append(answers.SourceFailure("legacy.customer", exc.kind, str(exc)))
-    except answers.LegacyShapeError as exc:
-        failures.append(answers.SourceFailure("legacy.customer", "bad_response", str(exc)))
+        loyalty = store.loyalty(deps.engines.reader, customer_id)
+        try:
+            profile = answers.profile_from_legacy(deps.legacy.get_json(CUSTOMER, params, token))
+        except LegacyNotFoundError:
+            not_found = True
+        except LegacyError as exc:
+            failures.append(answers.SourceFailure("legacy.customer", exc.kind, str(exc)))
+        except answers.LegacyShapeError as exc:
+            failures.append(answers.SourceFailure("legacy.customer", "bad_response", str(exc)))
+    except BaseException:
+        orders_f.cancel()
+        raise
     try:
         orders = answers.orders_from_legacy(orders_f.result())
     except LegacyNotFoundError:

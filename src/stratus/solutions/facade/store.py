@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from stratus.platform.relational import database_unavailable
@@ -79,13 +79,16 @@ def token_record(engine: Engine, token: str) -> TokenRecord | None:
     return _read(engine, work)
 
 
+# Built once: the overview runs this on every request, and building a statement (and its
+# cache key) costs more than executing it on SQLite.
+_LOYALTY = select(db.loyalty).where(db.loyalty.c.customer_id == bindparam("customer_id"))
+
+
 def loyalty(engine: Engine, customer_id: str) -> dict[str, Any] | None:
     """The customer's loyalty tier and points, or None when they have none."""
 
     def work(conn: Connection) -> dict[str, Any] | None:
-        row = conn.execute(
-            select(db.loyalty).where(db.loyalty.c.customer_id == customer_id)
-        ).first()
+        row = conn.execute(_LOYALTY, {"customer_id": customer_id}).first()
         if row is None:
             return None
         return {"tier": row.tier, "points": row.points, "updatedAt": row.updated_at.isoformat()}

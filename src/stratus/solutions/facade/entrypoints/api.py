@@ -11,11 +11,21 @@ Routes (every one behind the TOKEN authorizer except ``/openapi.json``):
 
 Bad input is 400 with reasons; a missing customer 404; the database down 503 with
 Retry-After; the legacy API down makes the overview partial (200) and products 503.
+
+Powertools' resolver keeps the current event on its base CLASS and the current route on the
+resolver object, which is safe on Lambda (one request per execution environment at a time)
+but not when one process serves concurrent invocations on threads, as the local runtime
+does: a request could be answered with another request's customer or token, or lose its
+route (``KeyError: '_route'`` -> 502). So the current event is kept per thread
+(:class:`_Resolver`) and each invocation borrows a resolver of its own from a small pool
+(:func:`_borrow`); ``app`` is the module's resolver, also used for the OpenAPI document.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -37,7 +47,7 @@ from stratus.solutions.facade.schemas import (
 CUSTOMER_ID = r"^[A-Za-z0-9_-]{1,32}$"
 RETRY_AFTER_S = 5
 
-app = APIGatewayRestResolver(enable_validation=True)
+_current = threading.local()  # the resolver serving this thread's invocation
 
 _ERRORS: dict[int, OpenAPIResponse] = {
     400: {"description": "Bad input", "content": {"application/json": {"model": Problem}}},
@@ -64,14 +74,19 @@ def _problem(
     )
 
 
+def _event() -> Any:
+    resolver: APIGatewayRestResolver = getattr(_current, "resolver", None) or app
+    return resolver.current_event
+
+
 def _token() -> str:
-    headers = app.current_event.headers or {}
+    headers = _event().headers or {}
     value = next((v for k, v in headers.items() if k.lower() == "authorization"), "") or ""
     return value.partition(" ")[2].strip()
 
 
 def _user_id() -> int:
-    context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    context = (_event().raw_event.get("requestContext") or {}).get("authorizer") or {}
     return int(context.get("userId") or 0)
 
 
@@ -97,18 +112,6 @@ def _legacy_down(exc: service.LegacyUnavailableError) -> Response[str]:
     return _problem(503, str(exc), headers={"Retry-After": str(exc.retry_after_s)})
 
 
-app.exception_handler(RequestValidationError)(_invalid)
-app.exception_handler(service.NotFoundError)(_not_found)
-app.exception_handler(service.DatabaseUnavailableError)(_database_down)
-app.exception_handler(service.LegacyUnavailableError)(_legacy_down)
-
-
-@app.get(
-    "/customers/<customerId>/overview",
-    summary="Everything about a customer in one answer",
-    responses=_ERRORS,
-    security=_SECURITY,
-)
 def get_overview(
     customerId: Annotated[str, Path(pattern=CUSTOMER_ID, examples=["C1"])],  # noqa: N803
 ) -> Overview:
@@ -118,12 +121,6 @@ def get_overview(
     )
 
 
-@app.get(
-    "/customers/<customerId>/notes",
-    summary="A customer's notes",
-    responses=_ERRORS,
-    security=_SECURITY,
-)
 def get_notes(
     customerId: Annotated[str, Path(pattern=CUSTOMER_ID, examples=["C1"])],  # noqa: N803
 ) -> list[Note]:
@@ -133,13 +130,6 @@ def get_notes(
     ]
 
 
-@app.post(
-    "/customers/<customerId>/notes",
-    summary="Add a note to a customer",
-    responses=_ERRORS,
-    security=_SECURITY,
-    status_code=201,
-)
 def post_note(
     customerId: Annotated[str, Path(pattern=CUSTOMER_ID, examples=["C1"])],  # noqa: N803
     note: NoteIn,
@@ -149,23 +139,11 @@ def post_note(
     return Note.model_validate(stored)
 
 
-@app.get(
-    "/catalog/products",
-    summary="Product catalogue (static, cached 1 h)",
-    responses=_ERRORS,
-    security=_SECURITY,
-)
 def get_products() -> list[Product]:
     """Products from the legacy API."""
     return [Product.model_validate(p) for p in service.products(_token(), bootstrap.from_env())]
 
 
-@app.get(
-    "/reference/countries",
-    summary="Countries and currencies (static, cached 1 h)",
-    responses=_ERRORS,
-    security=_SECURITY,
-)
 def get_countries() -> list[Country]:
     """Reference data from the reader."""
     return [Country.model_validate(c) for c in service.countries(bootstrap.from_env())]
@@ -185,10 +163,75 @@ def openapi_document() -> dict[str, Any]:
     )
 
 
-@app.get("/openapi.json", include_in_schema=False)
 def get_openapi() -> Response[str]:
     """This API's OpenAPI document."""
     return Response(200, "application/json", json.dumps(openapi_document()))
+
+
+def _register(resolver: APIGatewayRestResolver) -> APIGatewayRestResolver:
+    """``resolver`` with the facade's exception handlers and routes."""
+    resolver.exception_handler(RequestValidationError)(_invalid)
+    resolver.exception_handler(service.NotFoundError)(_not_found)
+    resolver.exception_handler(service.DatabaseUnavailableError)(_database_down)
+    resolver.exception_handler(service.LegacyUnavailableError)(_legacy_down)
+    guarded: dict[str, Any] = {"responses": _ERRORS, "security": _SECURITY}
+    routes: list[tuple[Callable[..., Any], str, Callable[..., Any], dict[str, Any]]] = [
+        (resolver.get, "/customers/<customerId>/overview", get_overview,
+         {"summary": "Everything about a customer in one answer", **guarded}),
+        (resolver.get, "/customers/<customerId>/notes", get_notes,
+         {"summary": "A customer's notes", **guarded}),
+        (resolver.post, "/customers/<customerId>/notes", post_note,
+         {"summary": "Add a note to a customer", "status_code": 201, **guarded}),
+        (resolver.get, "/catalog/products", get_products,
+         {"summary": "Product catalogue (static, cached 1 h)", **guarded}),
+        (resolver.get, "/reference/countries", get_countries,
+         {"summary": "Countries and currencies (static, cached 1 h)", **guarded}),
+        (resolver.get, "/openapi.json", get_openapi, {"include_in_schema": False}),
+    ]  # fmt: skip
+    for method, path, handler, options in routes:
+        method(path, **options)(handler)
+    return resolver
+
+
+class _Resolver(APIGatewayRestResolver):
+    """The REST resolver with the current event kept per thread (Powertools assigns it to
+    ``BaseRouter.current_event``, shared by every thread of the process)."""
+
+    _events = threading.local()
+
+    @property
+    def current_event(self) -> Any:
+        return self._events.event
+
+    @current_event.setter
+    def current_event(self, value: Any) -> None:
+        self._events.event = value
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        self._events.event = self._to_proxy_event(dict(event))
+        return super().resolve(event, context)
+
+
+def _new_resolver() -> APIGatewayRestResolver:
+    return _register(_Resolver(enable_validation=True))
+
+
+app = _new_resolver()
+_idle: list[APIGatewayRestResolver] = [app]
+_idle_lock = threading.Lock()
+
+
+def _borrow() -> APIGatewayRestResolver:
+    """A resolver no other invocation is using (a new one when all are busy)."""
+    with _idle_lock:
+        if _idle:
+            return _idle.pop()
+    return _new_resolver()
+
+
+def _give_back(resolver: APIGatewayRestResolver) -> None:
+    with _idle_lock:
+        _idle.append(resolver)
 
 
 def _unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -217,4 +260,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     refused = _unsupported_media_type(event)
     if refused is not None:
         return refused
-    return app.resolve(event, context)
+    resolver = _borrow()
+    _current.resolver = resolver
+    try:
+        return resolver.resolve(event, context)
+    finally:
+        _current.resolver = None
+        _give_back(resolver)

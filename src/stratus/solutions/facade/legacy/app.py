@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from stratus.platform.runtime.apigateway import HttpRequest, HttpResponse
@@ -109,6 +109,17 @@ class LegacyService:
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer one request (sleeping for the configured latency first)."""
+        delay = self.delay(request)
+        if isinstance(delay, HttpResponse):
+            return delay
+        if delay > 0:
+            self._sleep(delay)
+        return self.answer(request)
+
+    def delay(self, request: HttpRequest) -> float | HttpResponse:
+        """First half of :meth:`handle`: the seconds to wait before :meth:`answer`, or the
+        response itself when there is nothing to wait for (admin, down). An asynchronous
+        server waits without holding a thread (``legacy.server.serve_async``)."""
         path = request.path.rstrip("/") or "/"
         if path == "/_admin/faults":
             return self._admin(request)
@@ -118,22 +129,28 @@ class LegacyService:
         if faults.down:
             return _json(503, {"ERROR": "SERVICE UNAVAILABLE"}, **{"Retry-After": "30"})
         delay = faults.slow_ms if self._rng() < faults.slow_rate else faults.latency_ms
-        if delay > 0:
-            self._sleep(delay / 1000)
+        return max(0.0, delay / 1000)
+
+    def answer(self, request: HttpRequest) -> HttpResponse:
+        """Second half of :meth:`handle`, once the latency has passed."""
+        path = request.path.rstrip("/") or "/"
+        with self._lock:
+            faults = self._faults
         if self._rng() < faults.error_rate:
             return _json(500, {"ERROR": "ORA-00600 INTERNAL ERROR"})
         if request.method.upper() != "GET":
             return _json(405, {"ERROR": "METHOD NOT ALLOWED"})
         try:
-            if not self._authorised(request):
-                return _json(401, {"ERROR": "INVALID TOKEN"})
-            query = dict(parse_qsl(request.query))
-            if path == "/api/v1/customer":
-                return self._customer(query.get("id", ""))
-            if path == "/api/v1/customer/orders":
-                return self._orders(query.get("id", ""))
-            if path == "/api/v1/products":
-                return self._products()
+            with self.engine.connect() as conn:  # one pooled connection per request
+                if not self._authorised(conn, request):
+                    return _json(401, {"ERROR": "INVALID TOKEN"})
+                query = dict(parse_qsl(request.query))
+                if path == "/api/v1/customer":
+                    return self._customer(conn, query.get("id", ""))
+                if path == "/api/v1/customer/orders":
+                    return self._orders(conn, query.get("id", ""))
+                if path == "/api/v1/products":
+                    return self._products(conn)
         except SQLAlchemyError:
             return _json(500, {"ERROR": "DATABASE ERROR"})
         return _json(404, {"ERROR": "NO SUCH SERVICE"})
@@ -151,24 +168,22 @@ class LegacyService:
         except ValueError as exc:
             return _json(400, {"message": str(exc)})
 
-    def _authorised(self, request: HttpRequest) -> bool:
+    def _authorised(self, conn: Connection, request: HttpRequest) -> bool:
         scheme, _, token = (request.header("Authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return False
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(db.tokens.c.expires_at, db.tokens.c.revoked_at).where(
-                    db.tokens.c.token_hash == db.token_hash(token.strip())
-                )
-            ).first()
+        row = conn.execute(
+            select(db.tokens.c.expires_at, db.tokens.c.revoked_at).where(
+                db.tokens.c.token_hash == db.token_hash(token.strip())
+            )
+        ).first()
         now = self._now()
         return row is not None and row.revoked_at is None and row.expires_at > now
 
-    def _customer(self, customer_id: str) -> HttpResponse:
+    def _customer(self, conn: Connection, customer_id: str) -> HttpResponse:
         if not customer_id:
             return _json(400, {"ERROR": "ID REQUIRED"})
-        with self.engine.connect() as conn:
-            row = conn.execute(select(db.customers).where(db.customers.c.id == customer_id)).first()
+        row = conn.execute(select(db.customers).where(db.customers.c.id == customer_id)).first()
         if row is None:
             return _json(404, {"ERROR": "CUSTOMER NOT FOUND"})
         return _json(
@@ -182,18 +197,15 @@ class LegacyService:
             },
         )
 
-    def _orders(self, customer_id: str) -> HttpResponse:
+    def _orders(self, conn: Connection, customer_id: str) -> HttpResponse:
         if not customer_id:
             return _json(400, {"ERROR": "ID REQUIRED"})
-        with self.engine.connect() as conn:
-            exists = conn.execute(
-                select(db.customers.c.id).where(db.customers.c.id == customer_id)
-            ).first()
-            if exists is None:
-                return _json(404, {"ERROR": "CUSTOMER NOT FOUND"})
-            rows = conn.execute(
-                select(db.orders).where(db.orders.c.customer_id == customer_id)
-            ).all()
+        exists = conn.execute(
+            select(db.customers.c.id).where(db.customers.c.id == customer_id)
+        ).first()
+        if exists is None:
+            return _json(404, {"ERROR": "CUSTOMER NOT FOUND"})
+        rows = conn.execute(select(db.orders).where(db.orders.c.customer_id == customer_id)).all()
         return _json(
             200,
             {
@@ -209,9 +221,8 @@ class LegacyService:
             },
         )
 
-    def _products(self) -> HttpResponse:
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(db.products).order_by(db.products.c.sku)).all()
+    def _products(self, conn: Connection) -> HttpResponse:
+        rows = conn.execute(select(db.products).order_by(db.products.c.sku)).all()
         return _json(
             200,
             [
