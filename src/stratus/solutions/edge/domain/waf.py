@@ -11,6 +11,7 @@ rate-based rules keep their counters in a :class:`RateLimiter` driven by an inje
 Unsupported statements are rejected at parse time with the path of the offending element.
 """
 
+# ruff: noqa: SIM110 - plain loops, not any()/all(): no generator per statement per request
 from __future__ import annotations
 
 import base64
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote_plus
 
 from stratus.solutions.edge.domain import sqli, transforms, xss
@@ -150,10 +151,15 @@ class Field:
                 if self.oversize == "NO_MATCH":
                     return iter(())
             if self.included:
-                wanted = {n.lower() for n in self.included}
+                wanted = _lowered(self.included)
                 pairs = [(k, v) for k, v in pairs if k.lower() in wanted]
             return _scoped(pairs, self.scope)
         raise AssertionError(kind)  # parse_field only builds known kinds
+
+
+@lru_cache(maxsize=256)
+def _lowered(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(n.lower() for n in names)
 
 
 _FORM = re.compile(r"^[\w.\[\]%-]+=[^&]*(?:&[\w.\[\]%-]+=[^&]*)*$")
@@ -226,6 +232,11 @@ class EvalContext:
     resolver: SetResolver
     limiter: RateLimiter
     labels: set[str] = field(default_factory=set)
+    #: per-request memo, keyed by the id of an interned :class:`Field` / :class:`_Inspect`:
+    #: each field is extracted, and each (field, transformations) pair transformed, once per
+    #: request however many statements inspect it (never shared across requests)
+    values: dict[int, tuple[str, ...] | None] = field(default_factory=dict)
+    texts: dict[int, tuple[str, ...] | None] = field(default_factory=dict)
 
 
 class Statement(Protocol):
@@ -239,12 +250,33 @@ class _Inspect:
     field: Field
     transformations: tuple[str, ...]
 
-    def texts(self, ctx: EvalContext) -> Iterator[str] | None:
-        values = self.field.values(ctx.request)
-        if values is None:
-            return None
-        names = self.transformations
-        return (transforms.apply(v, names) for v in values)
+    def texts(self, ctx: EvalContext) -> tuple[str, ...] | None:
+        """The transformed texts (``None``: oversize, the statement matches), computed once
+        per request for every statement that inspects the same field the same way."""
+        memo = ctx.texts
+        key = id(self)
+        if key in memo:
+            return memo[key]
+        fkey = id(self.field)
+        if fkey in ctx.values:
+            values = ctx.values[fkey]
+        else:
+            found = self.field.values(ctx.request)
+            values = ctx.values[fkey] = None if found is None else tuple(found)
+        if values is None or not values:
+            result = values
+        else:
+            names = self.transformations
+            if not names or names == ("NONE",):
+                result = values
+            else:
+                apply = transforms.apply
+                if len(values) == 1:
+                    result = (apply(values[0], names),)
+                else:
+                    result = tuple([apply(v, names) for v in values])
+        memo[key] = result
+        return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +317,13 @@ class SqliMatch:
 
     def matches(self, ctx: EvalContext) -> bool:
         texts = self.inspect.texts(ctx)
-        return texts is None or any(sqli.is_sqli(t, self.sensitivity) for t in texts)
+        if texts is None:
+            return True
+        detect, sensitivity = sqli.detect, self.sensitivity
+        for text in texts:
+            if detect(text, sensitivity) is not None:
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,14 +334,37 @@ class XssMatch:
 
     def matches(self, ctx: EvalContext) -> bool:
         texts = self.inspect.texts(ctx)
-        return texts is None or any(xss.is_xss(t) for t in texts)
+        if texts is None:
+            return True
+        detect = xss.detect
+        for text in texts:
+            if detect(text) is not None:
+                return True
+        return False
 
 
-@lru_cache(maxsize=8192)
+_SEARCH_MEMO: dict[int, tuple[re.Pattern[str], dict[str, bool]]] = {}
+_SEARCH_MEMO_SIZE = 4096
+
+
 def _search(pattern: re.Pattern[str], text: str) -> bool:
     """Memoised regex search: user agents and cookies repeat across requests; a new pattern
-    set compiles to a new pattern object, so a cached answer never outlives its set."""
-    return pattern.search(text) is not None
+    set compiles to a new pattern object, so a cached answer never outlives its set. One memo
+    per pattern object, found by identity (hashing a compiled pattern hashes its whole code,
+    microseconds for a large set); the entry holds the pattern, so its id is not reused."""
+    entry = _SEARCH_MEMO.get(id(pattern))
+    if entry is None or entry[0] is not pattern:
+        if len(_SEARCH_MEMO) >= 64:
+            _SEARCH_MEMO.clear()
+        entry = _SEARCH_MEMO[id(pattern)] = (pattern, {})
+    memo = entry[1]
+    found = memo.get(text)
+    if found is None:
+        found = pattern.search(text) is not None
+        if len(memo) >= _SEARCH_MEMO_SIZE:
+            memo.clear()
+        memo[text] = found
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,7 +376,13 @@ class RegexMatch:
 
     def matches(self, ctx: EvalContext) -> bool:
         texts = self.inspect.texts(ctx)
-        return texts is None or any(_search(self.pattern, t) for t in texts)
+        if texts is None:
+            return True
+        pattern = self.pattern
+        for text in texts:
+            if _search(pattern, text):
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +397,12 @@ class RegexSetReference:
         if pattern is None:
             return False
         texts = self.inspect.texts(ctx)
-        return texts is None or any(_search(pattern, t) for t in texts)
+        if texts is None:
+            return True
+        for text in texts:
+            if _search(pattern, text):
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,14 +448,24 @@ class IpSetReference:
                 return self.forwarded.fallback == "MATCH"
             addresses = found
         networks = _networks(tuple(ctx.resolver.ip_set(self.arn)))
+        if not networks:
+            return False
         for text in addresses:
-            try:
-                address = ipaddress.ip_address(text)
-            except ValueError:
+            address = _address(text)
+            if address is None:
                 continue
             if any(address.version == net.version and address in net for net in networks):
                 return True
         return False
+
+
+@lru_cache(maxsize=4096)
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """A client address parsed once (clients send many requests); ``None`` if invalid."""
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
 
 
 _NETWORK_CACHE: dict[tuple[str, ...], tuple[Any, ...]] = {}
@@ -442,15 +524,23 @@ class SizeConstraint:
         texts = self.inspect.texts(ctx)
         if texts is None:
             return True
-        ops: dict[str, Callable[[int, int], bool]] = {
-            "EQ": int.__eq__,
-            "NE": int.__ne__,
-            "LE": int.__le__,
-            "LT": int.__lt__,
-            "GE": int.__ge__,
-            "GT": int.__gt__,
-        }
-        return any(ops[self.operator](len(t.encode()), self.size) for t in texts)
+        if not texts:
+            return False
+        compare, size = _SIZE_OPS[self.operator], self.size
+        for text in texts:
+            if compare(len(text.encode()), size):
+                return True
+        return False
+
+
+_SIZE_OPS: dict[str, Callable[[int, int], bool]] = {
+    "EQ": int.__eq__,
+    "NE": int.__ne__,
+    "LE": int.__le__,
+    "LT": int.__lt__,
+    "GE": int.__ge__,
+    "GT": int.__gt__,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -470,7 +560,10 @@ class AndStatement:
     statements: tuple[Statement, ...]
 
     def matches(self, ctx: EvalContext) -> bool:
-        return all(s.matches(ctx) for s in self.statements)
+        for statement in self.statements:
+            if not statement.matches(ctx):
+                return False
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,7 +573,10 @@ class OrStatement:
     statements: tuple[Statement, ...]
 
     def matches(self, ctx: EvalContext) -> bool:
-        return any(s.matches(ctx) for s in self.statements)
+        for statement in self.statements:
+            if statement.matches(ctx):
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -742,7 +838,24 @@ def _inspect(body: Mapping[str, Any], where: str) -> _Inspect:
             raise WebAclError(f"{where}.TextTransformations[{i}].Type: {kind} is not supported")
         names.append((int(t.get("Priority", i)), kind))
     names.sort()
-    return _Inspect(_field(field_spec, f"{where}.FieldToMatch"), tuple(n for _, n in names))
+    target = _intern(_field(field_spec, f"{where}.FieldToMatch"))
+    inspect = _Inspect(target, tuple(n for _, n in names))
+    return _intern(inspect)
+
+
+_INTERNED: dict[Any, Any] = {}
+_T = TypeVar("_T")
+
+
+def _intern(item: _T) -> _T:
+    """One object per distinct field / inspection, so the per-request memo of
+    :class:`EvalContext` (keyed by object id) is shared by equal ones."""
+    found = _INTERNED.get(item)
+    if found is None:
+        if len(_INTERNED) > 4096:
+            _INTERNED.clear()
+        found = _INTERNED[item] = item
+    return found
 
 
 def _field(spec: Any, where: str) -> Field:

@@ -22,11 +22,12 @@ wrote it into, so it also flags an event handler after a quote or space
 # ruff: noqa: SIM102 - one nested `if` per rule keeps the rule table readable
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+
+from stratus.solutions.edge.domain.transforms import html_entity_decode
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _INVISIBLE_IN_SCHEME = re.compile(r"[\s\x00-\x20]+")
@@ -203,8 +204,10 @@ class XssFinding:
 
 def normalise(text: str) -> str:
     """What a browser would act on: entities decoded (twice), ignored control chars removed."""
-    once = html.unescape(unicodedata.normalize("NFKC", text) if not text.isascii() else text)
-    twice = html.unescape(once) if "&" in once else once
+    nfkc = unicodedata.normalize("NFKC", text) if not text.isascii() else text
+    once = html_entity_decode(nfkc)
+    # unescaping is a no-op on its own result when it changed nothing: skip the second pass
+    twice = html_entity_decode(once) if "&" in once and once != nfkc else once
     return _CONTROL.sub("", twice)
 
 
@@ -242,12 +245,16 @@ def detect(text: str) -> XssFinding | None:
                 return XssFinding("html-injection", f"<{name} ...=")
     if _HANDLER.search(lowered) and re.search(r"[\"'`\s/]" + _EVENTS + r"\s*=", lowered):
         return XssFinding("attribute-breakout", "event handler")
-    squeezed = _INVISIBLE_IN_SCHEME.sub("", lowered)
-    if _SCRIPT_URL.search(squeezed):
-        return XssFinding("script-url", _SCRIPT_URL.search(squeezed).group(0))  # type: ignore[union-attr]
-    sink = _JS_SINK.search(lowered)
-    if sink:
-        return XssFinding("javascript-sink", sink.group(0))
+    # every _SCRIPT_URL branch needs one of ":(-@", every _JS_SINK branch one of "(`."
+    if ":" in lowered or "(" in lowered or "-" in lowered or "@" in lowered:
+        squeezed = _INVISIBLE_IN_SCHEME.sub("", lowered)
+        url = _SCRIPT_URL.search(squeezed)
+        if url:
+            return XssFinding("script-url", url.group(0))
+    if "(" in lowered or "`" in lowered or "." in lowered:
+        sink = _JS_SINK.search(lowered)
+        if sink:
+            return XssFinding("javascript-sink", sink.group(0))
     return None
 
 
