@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any
 
-from stratus.solutions.costs.domain.focus import FocusRow, Rejection
+from stratus.solutions.costs.domain.focus import FACT_FIELDS, FocusRow, Rejection
 from stratus.solutions.costs.ports import (
     CurrencyTotal,
     FactStoreError,
@@ -32,33 +32,15 @@ from stratus.solutions.costs.ports import (
     ResourceDetail,
 )
 
+#: Stored fact columns: the load's keys, then the FOCUS fields with charge_date after the period.
 FACT_COLUMNS = (
     "load_id",
     "chunk_no",
     "client_id",
     "provider",
-    "billing_period",
+    FACT_FIELDS[0],  # billing_period
     "charge_date",
-    "charge_period_start",
-    "charge_period_end",
-    "billing_account_id",
-    "sub_account_id",
-    "provider_name",
-    "service_name",
-    "service_category",
-    "region_id",
-    "resource_id",
-    "resource_name",
-    "resource_type",
-    "sku_id",
-    "charge_category",
-    "consumed_quantity",
-    "consumed_unit",
-    "billed_cost",
-    "effective_cost",
-    "list_cost",
-    "billing_currency",
-    "tags",
+    *FACT_FIELDS[1:],
 )
 
 MONEY = "DECIMAL(38,12)"
