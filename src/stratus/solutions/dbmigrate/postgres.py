@@ -307,21 +307,8 @@ class PostgresTarget:
             if others
             else sql.SQL("DO NOTHING")
         )
-        staged = 0
         with self.session() as connection, connection.transaction():
-            connection.execute(
-                sql.SQL(
-                    "CREATE TEMP TABLE _stage ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
-                ).format(columns, self.table(table.name))
-            )
-            with (
-                connection.cursor() as cursor,
-                cursor.copy(sql.SQL("COPY _stage ({}) FROM STDIN").format(columns)) as copy,
-            ):
-                for batch in batches:
-                    for row in batch:
-                        copy.write_row(row)
-                    staged += len(batch)
+            staged = self._copy_to_temp(connection, "_stage", columns, table, batches)
             connection.execute(
                 sql.SQL("INSERT INTO {} ({}) SELECT {} FROM _stage ON CONFLICT ({}) ").format(
                     self.table(table.name), columns, columns, keys
@@ -330,6 +317,34 @@ class PostgresTarget:
             )
         return staged
 
+    def _copy_to_temp(
+        self,
+        connection: Any,
+        name: str,
+        columns: sql.Composable,
+        table: TargetTable,
+        batches: Iterable[list[tuple[Any, ...]]],
+    ) -> int:
+        """COPY rows into a temporary table shaped like ``columns`` of ``table`` (dropped at
+        commit); return how many rows went in."""
+        connection.execute(
+            sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+                sql.Identifier(name), columns, self.table(table.name)
+            )
+        )
+        copied = 0
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(
+                sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(name), columns)
+            ) as copy,
+        ):
+            for batch in batches:
+                for row in batch:
+                    copy.write_row(row)
+                copied += len(batch)
+        return copied
+
     def delete_missing(self, table: TargetTable, keys: Iterable[list[tuple[Any, ...]]]) -> int:
         """Delete the rows whose primary key is not among ``keys`` (the source's key set)."""
         key_columns = sql.SQL(", ").join(_ident(n) for n in table.primary_key)
@@ -337,18 +352,7 @@ class PostgresTarget:
             sql.SQL("k.{} = t.{}").format(_ident(n), _ident(n)) for n in table.primary_key
         )
         with self.session() as connection, connection.transaction():
-            connection.execute(
-                sql.SQL(
-                    "CREATE TEMP TABLE _keys ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
-                ).format(key_columns, self.table(table.name))
-            )
-            with (
-                connection.cursor() as cursor,
-                cursor.copy(sql.SQL("COPY _keys ({}) FROM STDIN").format(key_columns)) as copy,
-            ):
-                for batch in keys:
-                    for row in batch:
-                        copy.write_row(row)
+            self._copy_to_temp(connection, "_keys", key_columns, table, keys)
             result = connection.execute(
                 sql.SQL(
                     "DELETE FROM {} t WHERE NOT EXISTS (SELECT 1 FROM _keys k WHERE {})"
