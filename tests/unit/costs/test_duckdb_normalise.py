@@ -237,3 +237,32 @@ def test_the_corpus_cur_file_takes_the_fast_path_with_the_python_values() -> Non
     fast, differ = both_paths([h.strip() for h in header], raw[end:])
     assert fast is True
     assert differ == []
+
+
+def test_the_cheap_decimal_cast_equals_the_128_bit_cast() -> None:
+    """``_decimal`` parses plain spellings into 64 bits first: over random spellings (long
+    fractions that round, signs, exponents, values around the 64-bit limit) it must give what
+    ``TRY_CAST(x AS DECIMAL(38,12))`` gives, NULLs included."""
+    import random
+
+    rng = random.Random(7)
+    spellings = ["5.", ".5", "-0", "+1", "0.0000000000005", "-0.0000000000005",
+                 "999999.9999999999995", "999999.99999999999949", "1e5", "5e-13", "1E+3",
+                 "12345678.5", "-", "", "1.2.3", "0x10"]  # fmt: skip
+    for _ in range(20_000):
+        whole = str(rng.randint(0, 10 ** rng.randint(0, 9)))
+        fraction = "".join(rng.choice("0123456789") for _ in range(rng.randint(0, 20)))
+        text = rng.choice(["", "-", "+"]) + whole + ("." + fraction if fraction else "")
+        if rng.random() < 0.15:
+            text += rng.choice("eE") + rng.choice(["", "-", "+"]) + str(rng.randint(0, 25))
+        spellings.append(text)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v (s VARCHAR)")
+    con.executemany("INSERT INTO v VALUES (?)", [[s] for s in spellings])
+    differ = con.execute(
+        f"SELECT s FROM v WHERE {duckdb_normalise._decimal('s')}"
+        " IS DISTINCT FROM TRY_CAST(s AS DECIMAL(38,12))"
+    ).fetchall()
+    assert differ == []
+    cheap = con.execute("SELECT count(TRY_CAST(s AS DECIMAL(18,12))) FROM v").fetchone()
+    assert cheap is not None and cheap[0] > 10_000  # most spellings do take the 64-bit parse

@@ -233,3 +233,40 @@ def test_reports_compare_month_to_date_with_the_previous_month(ports: EtlPorts) 
     top = reports.top_resources(ports.facts, "acme", limit=1)
     assert top["rows"][0]["key"] == "r-1"
     assert reports.resource_details(ports.facts, "acme", "r-1") is not None
+
+
+def test_a_worker_started_before_the_reader_stores_chunks_as_they_are_sent(
+    ports: EtlPorts,
+) -> None:
+    """The state machine runs the reader and the workers in parallel: a worker that finds the
+    queue empty waits for the reader instead of stopping, and stops once reading is over."""
+    import threading
+
+    rows = [row(str(n), day=n) for n in range(1, 11)]
+    ports.objects.put("acme/f.csv", focus_csv(rows), metadata={"client": "acme"})
+    job = etl.mark_started("reports", "acme/f.csv", ports)
+    job["queue"] = etl.create_queue(job, ports)
+    assert not etl.check_chunks(job, ports)["done"]  # nothing read yet is not "all stored"
+    results: list[dict[str, int]] = []
+    worker = threading.Thread(target=lambda: results.append(etl.process_chunks(job, ports)))
+    worker.start()
+    while not job["cursor"]["done"]:
+        job["cursor"] = etl.read_chunks(job, ports)
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    assert results == [{"processed": 5, "skipped": 0, "failed": 0}]
+    progress = etl.check_chunks(job, ports)
+    assert (progress["done"], progress["processed"], progress["total"]) == (True, 5, 5)
+
+
+def test_a_reader_failure_stops_the_workers_and_fails_the_check(ports: EtlPorts) -> None:
+    whole = gzip.compress(focus_csv([row(str(n), day=n % 28 + 1) for n in range(1, 2000)]))
+    ports.objects.put("acme/broken.csv.gz", whole[: len(whole) // 2], metadata={"client": "acme"})
+    job = etl.mark_started("reports", "acme/broken.csv.gz", ports)
+    assert not job["skip"]
+    job["queue"] = etl.create_queue(job, ports)
+    with pytest.raises(etl.EtlInputError, match="damaged"):
+        etl.read_chunks(job, ports)
+    etl.process_chunks(job, ports)  # returns: no more chunks will come
+    with pytest.raises(etl.EtlInputError, match=r"reading the file failed: .*damaged"):
+        etl.check_chunks(job, ports)

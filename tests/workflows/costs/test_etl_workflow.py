@@ -223,3 +223,15 @@ def test_a_file_with_bad_rows_reports_them_and_loads_the_rest(runtime: LocalRunt
     assert (result.summary["accepted"], result.summary["rejected"]) == (2, 2)
     assert [r["row"] for r in result.summary["rejections"]] == [2, 4]
     assert published(runtime, "bad") == {"2024-05": "4"}
+
+
+def test_a_damaged_gzip_file_fails_with_the_reason_and_publishes_nothing(
+    runtime: LocalRuntime,
+) -> None:
+    whole = gzip.compress(focus_file(["1"] * 3000))
+    result = pipeline.ingest(
+        runtime, whole[: len(whole) // 2], client_id="damaged", name="damaged.csv.gz"
+    )
+    assert result.status == "FAILED"
+    assert "damaged" in result.reason
+    assert published(runtime, "damaged") == {}

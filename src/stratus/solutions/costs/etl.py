@@ -6,10 +6,12 @@ The state machine ``infra/statemachines/etl.asl.json`` calls these through thin 
     {"file": {...}, "cursor": {...}, "workers": [0, 1], "queue": {...}, "progress": {...}}
 
 Steps: :func:`mark_started` (files table, TTL) → :func:`create_queue` (temporary queue) →
-:func:`read_chunks` in a loop (row-aligned byte ranges of a plain CSV, safe with quoted
-newlines; rows themselves for gzip, which cannot be range-read) → :func:`process_chunks` workers
-→ :func:`check_chunks` until every chunk is done → :func:`build_reports` (atomic publication)
-→ :func:`delete_queue` → :func:`mark_processed`.
+in parallel, :func:`read_chunks` in a loop (row-aligned byte ranges of a plain CSV, safe with
+quoted newlines; rows themselves for gzip, which cannot be range-read) and the
+:func:`process_chunks` workers with :func:`check_chunks` until every chunk sent is stored (the
+reader records its progress in the file's record, which tells workers and check when reading
+is over) → :func:`build_reports` (atomic publication) → :func:`delete_queue` →
+:func:`mark_processed`.
 
 Exactly once: a chunk's facts and its done-marker are one transaction (a redelivered chunk is
 skipped, a killed worker's chunk comes back after the visibility timeout and is written then);
@@ -54,6 +56,7 @@ READ_BUDGET_ROWS = 2_000_000  # gzip rows per invocation
 MESSAGE_BUDGET = 200_000  # bytes of row data per message: under SQS's 256 KiB with JSON escaping
 HEADER_LIMIT = 1024 * 1024
 VISIBILITY_S = 300
+IDLE_WAIT_S = 1  # a worker's long poll while the reader has not sent the next chunk yet
 
 
 class EtlInputError(ValueError):
@@ -302,12 +305,44 @@ def read_chunks(job: dict[str, Any], ports: EtlPorts) -> dict[str, Any]:
     cursor = dict(job["cursor"])
     queue = ports.queues.get(job["queue"]["name"])
     sender = _Sender(queue)
-    if file.compressed:
-        result = _read_gzip(file, cursor, sender, ports)
-    else:
-        result = _read_plain(file, cursor, sender, ports)
-    sender.flush()
+    record = _file_key(file.key, file.load_id)
+    try:
+        if file.compressed:
+            result = _read_gzip(file, cursor, sender, ports)
+        else:
+            result = _read_plain(file, cursor, sender, ports)
+        sender.flush()
+    except Exception as error:
+        # The workers and check_chunks run beside the reader: they stop on this.
+        ports.files.update(record, set={"ReadError": f"{error}"[:2000] or type(error).__name__})
+        raise
+    # After the messages: whoever sees ReadDone knows every chunk is in the queue.
+    ports.files.update(record, set={"ChunksSent": result["chunks"], "ReadDone": result["done"]})
     return result
+
+
+@dataclass(frozen=True)
+class ReadProgress:
+    """What the reader has recorded: chunks sent, whether it is done, why it failed."""
+
+    chunks_sent: int
+    done: bool
+    error: str | None
+
+    @property
+    def over(self) -> bool:
+        """No more chunks will come."""
+        return self.done or self.error is not None
+
+
+def read_progress(file: FileJob, ports: EtlPorts) -> ReadProgress:
+    """The reader's progress on ``file`` (from the file's record)."""
+    item = ports.files.get(_file_key(file.key, file.load_id)) or {}
+    error = item.get("ReadError")
+    return ReadProgress(
+        int(item.get("ChunksSent", 0)), bool(item.get("ReadDone", False)),
+        str(error) if error is not None else None,
+    )  # fmt: skip
 
 
 def _read_plain(
@@ -485,19 +520,28 @@ def process_chunks(
     remaining_ms: Callable[[], int] = lambda: 900_000,
     on_message: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, int]:
-    """A worker: take chunk messages from the temporary queue until it is empty (or time is
-    short), store each and delete it. A chunk that fails stays in the queue and comes back
-    after the visibility timeout; the state machine runs workers again until all are done."""
+    """A worker: take chunk messages from the temporary queue, store each and delete it,
+    until the reader has sent the last chunk and the queue is empty (or time is short). While
+    the reader is still going, an empty queue is long-polled. A chunk that fails stays in the
+    queue and comes back after the visibility timeout; the state machine runs workers again
+    until all are done."""
     file = FileJob.from_json(job["file"])
     queue = ports.queues.get(job["queue"]["name"])
     processed = skipped = failed = 0
+    read_over = False  # read before a receive: then an empty receive means nothing is left
+    wait_s: float = 0
     while remaining_ms() > 60_000:
         # One message at a time: a chunk's visibility window then covers its own processing
         # only (ten received together expired while the first ones were being stored, and
         # other workers did them again).
-        messages = queue.receive(1, visibility_s=file.visibility_s)
+        messages = queue.receive(1, visibility_s=file.visibility_s, wait_s=wait_s)
         if not messages:
-            break
+            if read_over:
+                break
+            read_over = read_progress(file, ports).over
+            wait_s = 0 if read_over else IDLE_WAIT_S
+            continue
+        wait_s = 0
         for message in messages:
             if on_message is not None:
                 on_message({"chunk": message.body, "receive_count": message.receive_count})
@@ -517,12 +561,17 @@ def process_chunks(
 
 
 def check_chunks(job: dict[str, Any], ports: EtlPorts) -> dict[str, Any]:
-    """Whether every chunk sent is stored."""
+    """Whether the reader is done and every chunk it sent is stored; EtlInputError when the
+    reader failed (the file cannot be read to the end)."""
     file = FileJob.from_json(job["file"])
-    total = int(job["cursor"]["chunks"])
+    progress = read_progress(file, ports)
+    if progress.error is not None:
+        raise EtlInputError(f"reading the file failed: {progress.error}")
+    total = progress.chunks_sent
     done = ports.facts.chunks_done(file.load_id)
     rounds = int((job.get("progress") or {}).get("rounds", 0)) + 1
-    return {"done": done >= total, "processed": done, "total": total, "rounds": rounds}
+    finished = progress.done and done >= total
+    return {"done": finished, "processed": done, "total": total, "rounds": rounds}
 
 
 # ---- 6. build reports (publish) ---------------------------------------------------------

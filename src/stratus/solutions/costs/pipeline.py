@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from stratus.platform.ports import Clock
+from stratus.platform.ports import Clock, SortKeyCondition
 from stratus.platform.runtime.app import LocalRuntime
 
 TEMPLATE = Path(__file__).parent / "infra" / "template.yaml"
@@ -69,6 +69,26 @@ def upload_key(client_id: str, provider: str, clock: Clock, name: str) -> str:
     return f"{client_id}/{provider or 'auto'}/{clock.now():%Y-%m-%dT%H-%M-%S.%fZ}{suffix}"
 
 
+def upload(
+    runtime: LocalRuntime,
+    data: bytes | BinaryIO,
+    *,
+    client_id: str,
+    provider: str | None = None,
+    name: str = "upload.csv",
+) -> str:
+    """Put ``data`` in the bucket (the uploader's key convention and metadata); its key. The
+    bucket's "Object Created" rule starts the ETL: :func:`wait_for_etl` waits for it."""
+    app = _app(runtime)
+    objects = runtime.resources.bucket(app.buckets[BUCKET_ID].name)
+    key = upload_key(client_id, provider or "", runtime.clock, name)
+    metadata = {"client": client_id, "report-type": "manual-upload"}
+    if provider:
+        metadata["provider"] = provider
+    objects.put(key, data, content_type="text/csv", metadata=metadata)
+    return key
+
+
 def ingest(
     runtime: LocalRuntime,
     data: bytes | BinaryIO,
@@ -79,13 +99,7 @@ def ingest(
     timeout_s: float = 600,
 ) -> IngestResult:
     """Upload ``data`` through the bucket and wait for the ETL execution it triggers."""
-    app = _app(runtime)
-    objects = runtime.resources.bucket(app.buckets[BUCKET_ID].name)
-    key = upload_key(client_id, provider or "", runtime.clock, name)
-    metadata = {"client": client_id, "report-type": "manual-upload"}
-    if provider:
-        metadata["provider"] = provider
-    objects.put(key, data, content_type="text/csv", metadata=metadata)
+    key = upload(runtime, data, client_id=client_id, provider=provider, name=name)
     return wait_for_etl(runtime, key, timeout_s=timeout_s)
 
 
@@ -113,10 +127,18 @@ def wait_for_etl(runtime: LocalRuntime, key: str, *, timeout_s: float = 600) -> 
     if done.status == "SUCCEEDED":
         summary = (output.get("summary") or {}).get("value") or {}
         return IngestResult(key, "PROCESSED", summary)
-    reason = done.cause or done.error or done.status
+    reason = _recorded_error(runtime, key) or done.cause or done.error or done.status
     with suppress(ValueError, AttributeError):
         reason = json.loads(reason).get("errorMessage", reason)
     return IngestResult(key, "FAILED", {}, str(reason))
+
+
+def _recorded_error(runtime: LocalRuntime, key: str) -> str | None:
+    """The error the ETL recorded on the file's latest run (the execution's own cause only
+    says to look there)."""
+    files = runtime.resources.table(_app(runtime).tables[FILES_ID].spec.name)
+    runs = files.query(f"FILE#{key}", sort=SortKeyCondition.begins_with("LOAD#")).items
+    return str(runs[-1]["Error"]) if runs and runs[-1].get("Error") else None
 
 
 def ingest_file(

@@ -13,7 +13,6 @@ import csv
 import os
 import tempfile
 import threading
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +36,12 @@ _TYPES = {
 }
 _COLUMNS_SQL = "{" + ", ".join(f"'{c}': '{_TYPES.get(c, 'VARCHAR')}'" for c in FACT_COLUMNS) + "}"
 _NULL = "\\N"
+_NOT_OK = "row not on the SQL path"
+#: Chunk files DuckDB reads: memory-backed where the machine has it (a chunk is written and
+#: read once; on disk, the writes of a large file's chunks queued behind the page cache).
+#: mkstemp makes each file 0600 under a fresh name, so a shared directory is safe here.
+_SHM = "/dev/shm"  # noqa: S108
+_SCRATCH = _SHM if os.path.isdir(_SHM) and os.access(_SHM, os.W_OK) else None
 
 
 class _PythonPathError(Exception):
@@ -145,8 +150,8 @@ class DuckDbFactStore(SqlFactStore):
         if plan is None or data.count(b"\r") != data.count(b"\r\n"):
             return None  # a bare CR: Python's csv ends a row there, DuckDB may not
         marker = "SELECT 1 FROM cost_chunks WHERE load_id = ? AND chunk_no = ?"
-        fd, name = tempfile.mkstemp(prefix="stratus-chunk-", suffix=".csv")
-        table = f"chunk_{uuid.uuid4().hex}"
+        fd, name = tempfile.mkstemp(prefix="stratus-chunk-", suffix=".csv", dir=_SCRATCH)
+        facts = ", ".join(FACT_COLUMNS[4:])
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
@@ -154,28 +159,23 @@ class DuckDbFactStore(SqlFactStore):
                 if self._exec(handle, marker, (load.load_id, chunk_no)):
                     return False
                 try:
-                    handle.execute(
-                        f"CREATE TEMP TABLE {table} AS WITH raw AS (SELECT * FROM"
-                        f" {duckdb_normalise.read_csv_sql(plan.width)}) {plan.select}",
-                        [name],
+                    # One pass: a row that is not ``ok`` aborts the INSERT through error(),
+                    # and the transaction is rolled back (nothing of the chunk is kept).
+                    ((count,),) = self._exec(
+                        handle,
+                        f"INSERT INTO cost_facts SELECT ?, ?, ?, ?, {facts} FROM (WITH raw AS"
+                        f" (SELECT * FROM {duckdb_normalise.read_csv_sql(plan.width)})"
+                        f" {plan.select}) WHERE CASE WHEN ok THEN true"
+                        f" ELSE error('{_NOT_OK}') END",
+                        (load.load_id, chunk_no, load.client_id, load.provider, name),
                     )
-                except duckdb.Error:  # not strict CSV, not UTF-8, ...: Python decides
+                except duckdb.Error:  # not strict CSV, not UTF-8, a row not ok: Python decides
                     raise _PythonPathError from None
-                count, ok = self._exec(handle, f"SELECT COUNT(*), bool_and(ok) FROM {table}")[0]
-                if count and not ok:
-                    raise _PythonPathError
                 self._exec(
                     handle,
                     "INSERT INTO cost_chunks VALUES (?, ?, ?, 0)",
                     (load.load_id, chunk_no, int(count)),
                 )
-                facts = ", ".join(FACT_COLUMNS[4:])
-                self._exec(
-                    handle,
-                    f"INSERT INTO cost_facts SELECT ?, ?, ?, ?, {facts} FROM {table}",
-                    (load.load_id, chunk_no, load.client_id, load.provider),
-                )
-                self._exec(handle, f"DROP TABLE {table}")
         except _PythonPathError:
             return None
         except FactStoreError as error:

@@ -42,6 +42,18 @@ _TS_RE = r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0
 _JSON_ESCAPED_RE = r'["\\\x00-\x1f]'
 
 
+def _decimal(cell: str) -> str:
+    """``TRY_CAST(cell AS DECIMAL(38,12))``, about six times cheaper: a plain spelling that
+    fits DECIMAL(18,12) (below a million) is parsed into 64 bits and widened, the rest (and
+    every exponent spelling, which the 64-bit parser rounds differently) takes the 128-bit
+    cast. The tests compare both over random spellings."""
+    return (
+        f"coalesce(CASE WHEN contains({cell}, 'e') OR contains({cell}, 'E') THEN NULL"
+        f" ELSE TRY_CAST({cell} AS DECIMAL(18,12)) END::DECIMAL(38,12),"
+        f" TRY_CAST({cell} AS DECIMAL(38,12)))"
+    )
+
+
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -105,7 +117,7 @@ class _Cells:
         )
         # A bare IN list costs ~2 us per cell; the length test first makes it nearly free.
         lengths = sorted({len(v) for v in NULLS if v})
-        short = f"length(t{{i}}) BETWEEN {lengths[0]} AND {lengths[-1]}"
+        short = f"strlen(t{{i}}) BETWEEN {lengths[0]} AND {lengths[-1]}"
         emptied = ", ".join(
             f"CASE WHEN {short.format(i=i)} AND t{i} IN ({nulls}) THEN '' ELSE t{i} END AS n{i}"
             for i in used
@@ -113,7 +125,7 @@ class _Cells:
         # Conversions once per cell, in CASE (evaluated only for non-empty cells; an OR
         # would evaluate both sides).
         typed = "".join(
-            f", CASE WHEN n{i} = '' THEN NULL ELSE TRY_CAST(n{i} AS DECIMAL(38,12)) END AS m{i}"
+            f", CASE WHEN n{i} = '' THEN NULL ELSE {_decimal(f'n{i}')} END AS m{i}"
             for i in sorted(self.decimals)
         ) + "".join(
             f", CASE WHEN n{i} = '' THEN NULL"
