@@ -495,11 +495,10 @@ def process_chunk(file: FileJob, body: str, ports: EtlPorts) -> bool:
         normaliser = _normalisers[file.load_id] = bind(file.provider, file.columns)
     data = _chunk_data(file, message, ports.objects)
     chunk_no = int(message["chunk"])
+    raw: bytes | None
     if isinstance(data, bytes):
-        raw: bytes | None = data
-        text = data.decode("utf-8", errors="surrogateescape")
+        raw = data
     else:
-        text = data
         try:
             raw = data.encode("utf-8")
         except UnicodeEncodeError:  # undecodable bytes kept as surrogates: Python rejects them
@@ -509,6 +508,7 @@ def process_chunk(file: FileJob, body: str, ports: EtlPorts) -> bool:
         stored = ports.facts.write_chunk_csv(file.load, chunk_no, file.provider, file.columns, raw)
         if stored is not None:
             return stored
+    text = data.decode("utf-8", errors="surrogateescape") if isinstance(data, bytes) else data
     rows, rejections = normalise_rows(text, file.columns, normaliser, int(message["first_row"]))
     return ports.facts.write_chunk(file.load, chunk_no, rows, rejections)
 
