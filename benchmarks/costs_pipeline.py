@@ -1,7 +1,7 @@
 """Costs ETL throughput: a CUR-like file through the whole local pipeline.
 
     .venv/bin/python benchmarks/costs_pipeline.py [--rows 1000000] [--seed 42] [--chunk-rows N]
-        [--keep FILE | --file FILE]
+        [--format cur|focus] [--keep FILE | --file FILE]
 
 A legacy-CUR-like CSV of N rows (``../shared/tools/gen_cur_like.py``, 1M rows ≈ 860 MB) is
 generated into a temporary directory, then put in the costs template's bucket of a
@@ -36,8 +36,21 @@ from stratus.platform.adapters.local.clock import AcceleratedClock
 from stratus.solutions.costs import pipeline
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
-GENERATOR = SHARED / "tools" / "gen_cur_like.py"
-SOURCE = SHARED / "data" / "costs" / "aws_cur_legacy_anon_focus_converters.csv"
+#: format -> (generator, its source file, grouping column, billed cost column)
+FORMATS = {
+    "cur": (
+        SHARED / "tools" / "gen_cur_like.py",
+        SHARED / "data" / "costs" / "aws_cur_legacy_anon_focus_converters.csv",
+        "product/ProductName",
+        "lineItem/UnblendedCost",
+    ),
+    "focus": (
+        SHARED / "tools" / "gen_focus_like.py",
+        SHARED / "data" / "costs" / "focus_1.0_sample_official.csv",
+        "ServiceName",
+        "BilledCost",
+    ),
+}
 
 
 def peak_rss_mb() -> float:
@@ -51,12 +64,11 @@ def cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def baseline(path: Path) -> tuple[float, int, Decimal]:
+def baseline(path: Path, group: str, cost: str) -> tuple[float, int, Decimal]:
     con = duckdb.connect()
     start = time.perf_counter()
     rows = con.execute(
-        'SELECT "product/ProductName", COUNT(*),'
-        ' SUM(CAST("lineItem/UnblendedCost" AS DECIMAL(38,12)))'
+        f'SELECT "{group}", COUNT(*), SUM(CAST("{cost}" AS DECIMAL(38,12)))'
         " FROM read_csv(?, all_varchar = true, header = true) GROUP BY 1",
         [str(path)],
     ).fetchall()
@@ -68,23 +80,28 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--format", choices=sorted(FORMATS), default="cur",
+        help="cur: legacy CUR (the SQL path); focus: FOCUS 1.0 (the Python normaliser)",
+    )
     parser.add_argument("--chunk-rows", type=int, default=None, help="default: the template's")
     parser.add_argument(
         "--file", type=Path, default=None,
-        help="a CUR-like CSV to use instead of generating one (e.g. one kept from a run)",
+        help="a CSV of --format to use instead of generating one (e.g. one kept from a run)",
     )
     parser.add_argument("--keep", type=Path, default=None, help="keep the generated file here")
     args = parser.parse_args()
-    if args.file is None and (not GENERATOR.is_file() or not SOURCE.is_file()):
-        print(f"skipped: {GENERATOR} or {SOURCE} is absent (../shared is not here)")
+    generator, source, group, cost = FORMATS[args.format]
+    if args.file is None and (not generator.is_file() or not source.is_file()):
+        print(f"skipped: {generator} or {source} is absent (../shared is not here)")
         return 0
     with tempfile.TemporaryDirectory(prefix="stratus-costs-bench-") as tmp:
         work = Path(tmp)
-        data = args.file or args.keep or work / "cur.csv"
+        data = args.file or args.keep or work / f"{args.format}.csv"
         start = time.perf_counter()
         if args.file is None:
             subprocess.run(
-                [sys.executable, str(GENERATOR), str(SOURCE), str(data), str(args.rows),
+                [sys.executable, str(generator), str(source), str(data), str(args.rows),
                  str(args.seed)],
                 check=True,
             )  # fmt: skip
@@ -108,7 +125,7 @@ def main() -> int:
         ) as runtime:
             start, cpu_start = time.perf_counter(), cpu_s()
             with data.open("rb") as stream:
-                key = pipeline.upload(runtime, stream, client_id="bench", name="cur.csv")
+                key = pipeline.upload(runtime, stream, client_id="bench", name=data.name)
             uploaded, cpu_uploaded = time.perf_counter(), cpu_s()
             result = pipeline.wait_for_etl(runtime, key)
             elapsed, cpu = time.perf_counter() - start, cpu_s() - cpu_start
@@ -132,7 +149,7 @@ def main() -> int:
         )
         print(f"peak RSS: {rss_pipeline:,.0f} MB (before the pipeline: {rss_before:,.0f} MB)")
 
-        base_s, base_rows, base_total = baseline(data)
+        base_s, base_rows, base_total = baseline(data, group, cost)
         print(
             f"baseline DuckDB read_csv + GROUP BY: {base_rows:,} rows in {base_s:.2f} s"
             f" = {base_rows / base_s:,.0f} rows/s"

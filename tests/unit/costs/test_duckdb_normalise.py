@@ -94,13 +94,15 @@ def csv_bytes(rows: list[list[str]], newline: str = "\n") -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def both_paths(header: list[str], data: bytes) -> tuple[bool | None, list[tuple[object, ...]]]:
+def both_paths(
+    header: list[str], data: bytes, provider: str = "aws-cur"
+) -> tuple[bool | None, list[tuple[object, ...]]]:
     """Store the chunk by the fast path (load ``fast``) and the Python path (load ``slow``);
     return the fast path's answer and the facts that differ between the two loads."""
     store = DuckDbFactStore(":memory:")
-    fast = store.write_chunk_csv(LoadRef("fast", "c", "aws"), 0, "aws-cur", header, data)
+    fast = store.write_chunk_csv(LoadRef("fast", "c", "aws"), 0, provider, header, data)
     text = data.decode("utf-8", errors="surrogateescape")
-    rows, rejections = normalise_rows(text, header, bind("aws-cur", header), 1)
+    rows, rejections = normalise_rows(text, header, bind(provider, header), 1)
     store.write_chunk(LoadRef("slow", "c", "aws"), 0, rows, rejections)
     columns = ", ".join(FACT_COLUMNS[2:])
     differ = store._read(
@@ -267,3 +269,104 @@ def test_the_cheap_decimal_cast_equals_the_128_bit_cast() -> None:
     cheap = con.execute("SELECT count(TRY_CAST(s AS DECIMAL(18,12))) FROM v").fetchone()
     assert cheap is not None
     assert cheap[0] > 10_000  # most spellings do take the 64-bit parse
+
+
+# ---- FOCUS -------------------------------------------------------------------------------
+
+FOCUS_HEADER = ["BillingAccountId", "BillingPeriodStart", "ChargePeriodStart", "ChargePeriodEnd",
+                "BilledCost", "EffectiveCost", "ListCost", "BillingCurrency", "ServiceName",
+                "RegionId", "ResourceId", "ChargeCategory", "ConsumedQuantity", "ConsumedUnit",
+                "SubAccountId", "ProviderName", "Tags"]  # fmt: skip
+CORPUS_FOCUS = CORPUS_CUR.parent / "focus_1.0_sample_official.csv"
+
+
+def focus_row(**overrides: str) -> list[str]:
+    values = {
+        "BillingAccountId": "acct", "BillingPeriodStart": "2024-09-01T00:00:00Z",
+        "ChargePeriodStart": "2024-09-18 22:00:00", "ChargePeriodEnd": "2024-09-18 23:00:00",
+        "BilledCost": "1.25", "EffectiveCost": "1.1", "ListCost": "1.5", "BillingCurrency": "USD",
+        "ServiceName": "Compute", "RegionId": "eu-west-1", "ResourceId": "r-1",
+        "ChargeCategory": "Usage", "ConsumedQuantity": "2", "ConsumedUnit": "Hours",
+        "SubAccountId": "sub", "ProviderName": "Microsoft",
+        "Tags": '{"team": "data", "env": "prod"}',
+    }  # fmt: skip
+    values.update(overrides)
+    return [values[c] for c in FOCUS_HEADER]
+
+
+@pytest.mark.parametrize("provider", ["focus", "aws-focus", "oci"])
+def test_focus_rows_take_the_fast_path_with_the_python_values(provider: str) -> None:
+    rows = [
+        focus_row(),
+        focus_row(Tags='{"env":"prod","team":"data"}'),  # same tags, other spelling
+        focus_row(Tags="NULL", EffectiveCost="", ChargePeriodEnd=""),  # billed stands in
+        focus_row(Tags="", ProviderName="", ListCost="NULL"),  # the provider's default name
+        focus_row(Tags='{"a": "", "b": 1, "c": "x"}'),  # empty values dropped, 1 as text
+        focus_row(Tags='"k": "v","k2": "v2"'),  # Azure's brace-less form
+        focus_row(Tags="k=v;k2=v2"),
+        focus_row(ChargePeriodStart="2024-09-18", BillingPeriodStart="2024-09-01"),
+        focus_row(ChargePeriodStart="2024-09-18T22:00:00.25Z", BilledCost=" -0.0000000000005 "),
+        focus_row(ServiceName="  padded  ", Tags=' {"ü": "é"} '),
+    ]
+    fast, differ = both_paths(FOCUS_HEADER, csv_bytes(rows), provider)
+    assert fast is True
+    assert differ == []
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"Tags": "[1, 2]"},  # not an object: the Python path rejects the row
+        {"Tags": "not tags"},
+        {"BilledCost": "$10,100.00"},  # currency sign and thousands: only Python parses it
+        {"BilledCost": ""},
+        {"BillingCurrency": ""},
+        {"ChargePeriodStart": "9/18/2024"},  # a US date
+        {"ChargePeriodStart": "2024-09-18T22:00:00+02:00"},  # an offset
+        {"ChargePeriodEnd": "2023-02-01T30:00:00Z"},  # hour 30, as in the FOCUS examples
+        {"ChargePeriodStart": "2024-02-30 00:00:00"},
+    ],
+)
+def test_focus_rows_the_sql_cannot_reproduce_send_the_chunk_to_python(
+    overrides: dict[str, str],
+) -> None:
+    fast, _ = both_paths(FOCUS_HEADER, csv_bytes([focus_row(), focus_row(**overrides)]), "focus")
+    assert fast is None
+
+
+def test_a_focus_header_without_currency_or_tags_takes_the_fast_path() -> None:
+    header = [c for c in FOCUS_HEADER if c not in ("BillingCurrency", "Tags")]
+    rows = [[v for c, v in zip(FOCUS_HEADER, focus_row(), strict=True) if c in header]]
+    fast, differ = both_paths(header, csv_bytes(rows), "focus")
+    assert fast is True
+    assert differ == []
+
+
+def test_the_sql_timestamps_are_the_ones_python_reads() -> None:
+    """Every spelling the SQL path's pattern admits parses to the same moment both ways."""
+    import re
+    from datetime import UTC
+
+    from stratus.solutions.costs.domain.focus import timestamp
+
+    spellings = ["2024-09-18", "2024-09-18 22:00:00", "2024-09-18T22:00:00",
+                 "2024-09-18T22:00:00Z", "2024-09-18 22:00:00Z", "2024-09-18T22:00:00.5Z",
+                 "2024-09-18T22:00:00.123456", "2024-12-31 23:59:59.999999Z"]  # fmt: skip
+    con = duckdb.connect()
+    for text in spellings:
+        assert re.fullmatch(duckdb_normalise._FOCUS_TS_RE, text)
+        (sql,) = con.execute(
+            "SELECT TRY_CAST(replace(?, 'Z', '') AS TIMESTAMP)", [text]
+        ).fetchone() or (None,)
+        assert sql is not None
+        assert sql.replace(tzinfo=UTC) == timestamp(text, "t"), text
+
+
+@pytest.mark.skipif(not CORPUS_FOCUS.is_file(), reason="../shared/data is absent")
+def test_the_corpus_focus_sample_takes_the_fast_path_with_the_python_values() -> None:
+    raw = CORPUS_FOCUS.read_bytes()
+    end = raw.index(b"\n") + 1
+    header = next(csv.reader([raw[:end].decode("utf-8-sig")]))
+    fast, differ = both_paths([h.strip() for h in header], raw[end:], "focus")
+    assert fast is True
+    assert differ == []

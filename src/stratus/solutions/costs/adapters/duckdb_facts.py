@@ -22,6 +22,7 @@ import duckdb
 
 from stratus.solutions.costs.adapters import duckdb_normalise
 from stratus.solutions.costs.adapters.sqlfacts import FACT_COLUMNS, MONEY, SqlFactStore, schema
+from stratus.solutions.costs.domain.focus import RowError
 from stratus.solutions.costs.ports import FactStoreError, LoadRef
 
 _TYPES = {
@@ -158,16 +159,17 @@ class DuckDbFactStore(SqlFactStore):
             with self._transaction() as handle:
                 if self._exec(handle, marker, (load.load_id, chunk_no)):
                     return False
+                source = duckdb_normalise.read_csv_sql(plan.width)
                 try:
+                    tail, params = self._lookups(handle, plan, source, name)
                     # One pass: a row that is not ``ok`` aborts the INSERT through error(),
                     # and the transaction is rolled back (nothing of the chunk is kept).
                     ((count,),) = self._exec(
                         handle,
                         f"INSERT INTO cost_facts SELECT ?, ?, ?, ?, {facts} FROM (WITH raw AS"
-                        f" (SELECT * FROM {duckdb_normalise.read_csv_sql(plan.width)})"
-                        f" {plan.select}) WHERE CASE WHEN ok THEN true"
-                        f" ELSE error('{_NOT_OK}') END",
-                        (load.load_id, chunk_no, load.client_id, load.provider, name),
+                        f" (SELECT r.*{tail}) {plan.select})"
+                        f" WHERE CASE WHEN ok THEN true ELSE error('{_NOT_OK}') END",
+                        (load.load_id, chunk_no, load.client_id, load.provider, name, *params),
                     )
                 except duckdb.Error:  # not strict CSV, not UTF-8, a row not ok: Python decides
                     raise _PythonPathError from None
@@ -185,6 +187,30 @@ class DuckDbFactStore(SqlFactStore):
         finally:
             os.unlink(name)
         return True
+
+    def _lookups(
+        self, handle: Any, plan: duckdb_normalise.ChunkSql, source: str, path: str
+    ) -> tuple[str, list[Any]]:
+        """What joins each lookup column ``k<i>`` into ``raw`` (``FROM <source> r`` then this),
+        and its parameters: the chunk's distinct cells of column ``i`` and the lookup
+        function's value for each. _PythonPathError when the function refuses a cell (that
+        row is the Python path's to reject, with its reason)."""
+        columns, joins, params = "", "", []
+        for index, function in plan.lookups:
+            distinct = [cell for (cell,) in self._exec(
+                handle, f"SELECT DISTINCT c{index} FROM {source}", (path,)
+            )]  # fmt: skip
+            try:
+                values = [function(cell) for cell in distinct]
+            except RowError:
+                raise _PythonPathError from None
+            columns += f", l{index}.value AS k{index}"
+            joins += (
+                f" LEFT JOIN (SELECT unnest(?::VARCHAR[]) AS cell, unnest(?::VARCHAR[]) AS value)"
+                f" l{index} ON l{index}.cell IS NOT DISTINCT FROM r.c{index}"
+            )
+            params += [distinct, values]
+        return f"{columns} FROM {source} r{joins}", params
 
     def _tag_expression(self) -> str:
         return "json_extract_string(f.tags, '$.\"' || ? || '\"')"

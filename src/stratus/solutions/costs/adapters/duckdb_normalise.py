@@ -19,16 +19,19 @@ What "exactly the same values" rests on (each checked in ``tests/unit/costs``):
 * tags: the JSON text is built column by column in sorted key order, as ``focus.tags_json``
   writes it; a value that JSON would escape, or a CUR 2.0 ``resource_tags`` map, goes to Python.
 
-Supported: ``aws-cur`` (legacy CUR and CUR 2.0). Other providers always use the Python path.
+Supported: ``aws-cur`` (legacy CUR and CUR 2.0 without the ``resource_tags`` map) and the
+FOCUS formats (``focus``, ``aws-focus``, ``oci``: timestamps also as ``YYYY-MM-DD[ HH:MM:SS]``,
+naive meaning UTC; tags through a lookup, parsed in Python once per distinct cell of a chunk).
+Azure and GCP exports always use the Python path.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from stratus.solutions.costs.domain.focus import NULLS
+from stratus.solutions.costs.domain.focus import NULLS, parse_tags
 from stratus.solutions.costs.domain.normalise import clean_header
 from stratus.solutions.costs.domain.normalise._columns import Columns
 from stratus.solutions.costs.domain.normalise.aws_cur import CHARGE_CATEGORY, cur_key
@@ -40,6 +43,11 @@ _SPACE_CLASS = r"[\x{09}-\x{0d}\x{1c}-\x{20}\x{85}\pZ]"
 _MONEY_RE = r"|[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]{1,3})?"
 _TS_RE = r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?Z"
 _JSON_ESCAPED_RE = r'["\\\x00-\x1f]'
+#: FOCUS exports: ISO date, or date and time with ``T`` or a space, ``Z`` or naive (UTC).
+_FOCUS_TS_RE = (
+    r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}"
+    r"([T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?Z?)?"
+)
 
 
 def _decimal(cell: str) -> str:
@@ -60,11 +68,18 @@ def _literal(value: str) -> str:
 
 @dataclass(frozen=True)
 class ChunkSql:
-    """The compiled mapping: ``select`` reads the relation ``raw`` (columns ``c0``…) and
-    yields the fact columns after ``provider`` (FACT_COLUMNS order) plus ``ok``."""
+    """The compiled mapping: ``select`` reads the relation ``raw`` (columns ``c0``…, and
+    ``k<i>`` for each lookup) and yields the fact columns after ``provider`` (FACT_COLUMNS
+    order) plus ``ok``.
+
+    ``lookups`` maps a column index to a Python function of the raw cell: the store applies it
+    to each distinct value of the column in the chunk and joins the results in as ``k<i>``
+    (how tags, whose canonical JSON SQL cannot write, take the SQL path). The function raises
+    (RowError) for a value the Python path would reject: the chunk then goes to Python."""
 
     width: int
     select: str
+    lookups: tuple[tuple[int, Callable[[str | None], str]], ...] = ()
 
 
 class _Cells:
@@ -74,6 +89,7 @@ class _Cells:
         self.used: set[int] = set()
         self.decimals: set[int] = set()
         self.stamps: set[int] = set()
+        self.carried: list[str] = []  # lookup columns of ``raw`` passed through the stages
 
     def money(self, index: int | None) -> str:
         """The cell as DECIMAL(38,12) (NULL when empty or not a number), computed once."""
@@ -97,14 +113,22 @@ class _Cells:
         self.used.add(index)
         return f"n{index}"
 
+    def lookup(self, index: int) -> str:
+        """The lookup column ``k<index>`` the store joins into ``raw`` (see ChunkSql)."""
+        name = f"k{index}"
+        if name not in self.carried:
+            self.carried.append(name)
+        return name
+
     def stage(self) -> str:
         """``t``: the used cells stripped; ``n``: NULL literals emptied.
 
         Each regular expression costs about a millisecond per query to set up, so one test
         per row (over all used cells joined by NUL) finds the rare row whose cells need
         ``trim(x, chars)`` (itself slow), instead of one test per cell."""
+        carry = "".join(f", {name}" for name in self.carried)
         if not self.used:
-            return "(SELECT 1 AS n FROM raw)"
+            return f"(SELECT 1 AS n{carry} FROM raw)"
         used = sorted(self.used)
         ws = _literal(_WHITESPACE)
         nulls = ", ".join(_literal(v) for v in sorted(NULLS) if v)
@@ -133,7 +157,7 @@ class _Cells:
             for i in sorted(self.stamps)
         )
         return (
-            f"(SELECT *{typed} FROM (SELECT {emptied} FROM (SELECT {stripped} FROM"
+            f"(SELECT *{typed} FROM (SELECT {emptied}{carry} FROM (SELECT {stripped}{carry} FROM"
             f" (SELECT *, regexp_matches({joined}, {edge}) AS spaced FROM raw))))"
         )
 
@@ -286,6 +310,112 @@ def compile_aws_cur(header: Sequence[str]) -> ChunkSql | None:
     return ChunkSql(len(columns), f"SELECT {select} FROM {cells.stage()}")
 
 
+_FOCUS_DEFAULT_PROVIDER = {"aws-focus": "AWS", "oci": "Oracle Cloud Infrastructure"}
+
+
+def _canonical_tags(raw: str | None) -> str:
+    return parse_tags(raw)
+
+
+def compile_focus(header: Sequence[str], provider: str = "focus") -> ChunkSql | None:
+    """``FocusNormaliser``'s mapping for this header (FOCUS files, AWS FOCUS exports, OCI),
+    or None when a required column is missing. Tags are parsed in Python once per distinct
+    cell of a chunk (a lookup): FOCUS writes them as JSON in any key order and spacing."""
+    columns = clean_header(header)
+    index = {name: i for i, name in enumerate(columns)}
+
+    def pick(*names: str) -> int | None:
+        for name in names:
+            if name in index:
+                return index[name]
+        return None
+
+    billed_i = pick("BilledCost")
+    billing_i = pick("BillingPeriodStart")
+    charge_i = pick("ChargePeriodStart")
+    if None in (billed_i, billing_i, charge_i):
+        return None
+    cells = _Cells()
+    ok: list[str] = []
+    spelled: list[str] = []
+    patterns: list[str] = []
+
+    def money(i: int | None) -> str:
+        value = cells.money(i)
+        if i is not None:
+            ok.append(f"CASE WHEN n{i} = '' THEN true ELSE abs({value}) < 1e16 END")
+            spelled.append(cells.text(i))
+            patterns.append(_MONEY_RE)
+        return value
+
+    def stamp(i: int | None, required: bool) -> str:
+        value = cells.stamp(i)
+        if i is not None:
+            cell = cells.text(i)
+            ok.append(
+                f"{value} IS NOT NULL" if required
+                else f"CASE WHEN {cell} = '' THEN true ELSE {value} IS NOT NULL END"
+            )
+            spelled.append(cell)
+            patterns.append(_FOCUS_TS_RE if required else "|" + _FOCUS_TS_RE)
+        return value
+
+    billed = money(billed_i)
+    ok.append(f"{cells.text(billed_i)} <> ''")
+    effective = money(pick("EffectiveCost"))
+    list_cost = money(pick("ListCost"))
+    quantity = money(pick("ConsumedQuantity"))
+    billing = stamp(billing_i, required=True)
+    charge = stamp(charge_i, required=True)
+    end_i = pick("ChargePeriodEnd")
+    end = stamp(end_i, required=False)
+    currency_i = pick("BillingCurrency")
+    currency = cells.text(currency_i)
+    if currency_i is not None:
+        ok.append(f"{currency} <> ''")  # FOCUS requires it when the column is there
+    ok.append(_spelled(spelled, patterns))
+    tags_i = pick("Tags")
+    lookups: tuple[tuple[int, Callable[[str | None], str]], ...] = ()
+    tags = "'{}'"
+    if tags_i is not None:
+        tags = cells.lookup(tags_i)
+        ok.append(f"{tags} IS NOT NULL")
+        lookups = ((tags_i, _canonical_tags),)
+    provider_name = cells.text(pick("ProviderName", "ServiceProviderName", "Provider"))
+    default_provider = _literal(_FOCUS_DEFAULT_PROVIDER.get(provider, ""))
+    end_cell = cells.text(end_i)
+    select = ", ".join(
+        [
+            f"strftime({billing}, '%Y-%m') AS billing_period",
+            f"CAST({charge} AS DATE) AS charge_date",
+            f"timezone('UTC', {charge}) AS charge_period_start",
+            f"CASE WHEN {end_cell} = '' THEN NULL ELSE timezone('UTC', {end}) END"
+            " AS charge_period_end",
+            f"{cells.text(pick('BillingAccountId'))} AS billing_account_id",
+            f"{cells.text(pick('SubAccountId'))} AS sub_account_id",
+            f"CASE WHEN {provider_name} <> '' THEN {provider_name} ELSE {default_provider} END"
+            " AS provider_name",
+            f"{cells.text(pick('ServiceName'))} AS service_name",
+            f"{cells.text(pick('ServiceCategory'))} AS service_category",
+            f"{cells.text(pick('RegionId', 'Region'))} AS region_id",
+            f"{cells.text(pick('ResourceId'))} AS resource_id",
+            f"{cells.text(pick('ResourceName'))} AS resource_name",
+            f"{cells.text(pick('ResourceType'))} AS resource_type",
+            f"{cells.text(pick('SkuId'))} AS sku_id",
+            f"{cells.text(pick('ChargeCategory'))} AS charge_category",
+            f"{quantity} AS consumed_quantity",
+            f"{cells.text(pick('ConsumedUnit'))} AS consumed_unit",
+            f"{billed} AS billed_cost",
+            f"coalesce({effective}, {billed}) AS effective_cost",
+            f"{list_cost} AS list_cost",
+            f"{currency} AS billing_currency",
+            f"{tags} AS tags",
+            "coalesce(" + " AND ".join(f"({o})" for o in ok) + ", false) AS ok",
+        ]
+    )
+    return ChunkSql(len(columns), f"SELECT {select} FROM {cells.stage()}", lookups)
+
+
 _compiled: dict[tuple[str, tuple[str, ...]], ChunkSql | None] = {}
 
 
@@ -293,7 +423,12 @@ def compiled(provider: str, header: Sequence[str]) -> ChunkSql | None:
     """The mapping of ``provider`` for this header (cached), or None: use the Python path."""
     key = (provider, tuple(header))
     if key not in _compiled:
-        _compiled[key] = compile_aws_cur(header) if provider == "aws-cur" else None
+        if provider == "aws-cur":
+            _compiled[key] = compile_aws_cur(header)
+        elif provider in ("focus", "aws-focus", "oci"):
+            _compiled[key] = compile_focus(header, provider)
+        else:
+            _compiled[key] = None
     return _compiled[key]
 
 
