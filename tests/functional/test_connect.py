@@ -79,3 +79,32 @@ def test_locally_without_a_runtime_the_provider_uses_stratus_home(tmp_path: Path
     assert connect.table("orders").get({"PK": "A", "SK": "B"}) == {"PK": "A", "SK": "B"}
     with pytest.raises(NotFoundError):
         connect.workflows()
+
+
+def test_on_aws_a_user_pool_is_cognito_through_the_given_client(moto_aws, monkeypatch):
+    monkeypatch.setenv("STRATUS_TARGET", "aws")
+    idp = boto3.client("cognito-idp")
+    pool_id = idp.create_user_pool(PoolName="users", UsernameAttributes=["email"])["UserPool"]["Id"]
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="web", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    from stratus.platform.adapters.aws.provider import AwsResources
+    from stratus.platform.adapters.aws.userpool import CognitoUserPool
+
+    connect.install(AwsResources())
+    try:
+        users = connect.user_pool(pool_id, client_id)
+        assert isinstance(users, CognitoUserPool)
+        assert users is connect.user_pool(pool_id, client_id)  # one per process: keys cached
+        sub = users.sign_up("ann@example.com", "Correct-horse-1")
+        assert idp.admin_get_user(UserPoolId=pool_id, Username=sub)["UserStatus"] == "CONFIRMED"
+        assert users.authenticate("ann@example.com", "Correct-horse-1").id_token
+    finally:
+        connect.install(None)
+
+
+def test_locally_a_user_pool_must_be_declared_by_a_template(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("STRATUS_TARGET", "local")
+    monkeypatch.setenv("STRATUS_HOME", str(tmp_path))
+    with pytest.raises(NotFoundError, match="no user pool"):
+        connect.user_pool("us-east-1_users", "web")

@@ -397,8 +397,9 @@ Resources:
       BucketName: my-uploads
       NotificationConfiguration:
         EventBridgeConfiguration: {EventBridgeEnabled: true}
-  Pool:
-    Type: AWS::Cognito::UserPool
+  Identities:
+    Type: AWS::Cognito::IdentityPool
+    Properties: {AllowUnauthenticatedIdentities: false}
 """
 
 
@@ -425,7 +426,9 @@ def test_every_event_type_is_read(tmp_path: Path) -> None:
         name="Changed", pattern={"source": ["aws.s3"]}, input_path="$.detail"
     )
     assert "Kinesis" not in events
-    assert app.unsupported == {"Worker.Events.Kinesis": "Kinesis", "Pool": "AWS::Cognito::UserPool"}
+    assert app.unsupported == {
+        "Worker.Events.Kinesis": "Kinesis", "Identities": "AWS::Cognito::IdentityPool"
+    }
 
 
 def test_an_api_event_without_rest_api_creates_the_implicit_api(tmp_path: Path) -> None:
@@ -647,6 +650,84 @@ def test_ses_identities_are_collected_as_verified_senders(tmp_path: Path) -> Non
     app = load(path)
     assert app.email_identities == ("noreply@example.com",)
     assert app.unsupported == {}
+
+
+USER_POOL = """\
+    Resources:
+      Pool:
+        Type: AWS::Cognito::UserPool
+        Properties:
+          UserPoolName: !Sub "${AWS::StackName}-users"
+          Policies:
+            PasswordPolicy: {MinimumLength: 12, RequireSymbols: false, RequireUppercase: "false"}
+      Admins:
+        Type: AWS::Cognito::UserPoolGroup
+        Properties: {UserPoolId: !Ref Pool, GroupName: admin}
+      Editors:
+        Type: AWS::Cognito::UserPoolGroup
+        Properties: {UserPoolId: !Ref Pool}
+      Web:
+        Type: AWS::Cognito::UserPoolClient
+        Properties:
+          UserPoolId: !Ref Pool
+          ClientName: web client
+          ExplicitAuthFlows: [ALLOW_USER_PASSWORD_AUTH]
+          IdTokenValidity: 12
+          AccessTokenValidity: 30
+          TokenValidityUnits: {AccessToken: minutes}
+      Srp:
+        Type: AWS::Cognito::UserPoolClient
+        Properties: {UserPoolId: !Ref Pool}
+      Fn:
+        Type: AWS::Serverless::Function
+        Properties:
+          Handler: app.handle
+          Runtime: python3.11
+          InlineCode: "def handle(e, c): return 1"
+          Environment:
+            Variables:
+              POOL: !Ref Pool
+              CLIENT: !Ref Web
+              ARN: !GetAtt Pool.Arn
+              URL: !GetAtt Pool.ProviderURL
+    """
+
+
+def test_user_pools_come_with_their_policy_groups_and_clients(tmp_path: Path) -> None:
+    from stratus.platform.ports.identity import PasswordPolicy
+
+    app = load(write(tmp_path, USER_POOL), stack_name="shop")
+
+    pool = app.user_pools["Pool"]
+    assert pool.pool_id == f"{REGION}_shop-users"
+    assert pool.policy == PasswordPolicy(12, require_uppercase=False, require_symbols=False)
+    assert pool.groups == ("admin", "Editors")
+    web, srp = pool.clients
+    assert (web.client_id, web.id_token_validity_s, web.access_token_validity_s) == (
+        "webclient", 12 * 3600, 30 * 60
+    )
+    assert web.password_auth
+    assert (srp.client_id, srp.id_token_validity_s, srp.password_auth) == ("Srp", 3600, False)
+    env = app.functions["Fn"].environment
+    assert env["POOL"] == pool.pool_id
+    assert env["CLIENT"] == "webclient"
+    assert env["ARN"] == f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{pool.pool_id}"
+    assert env["URL"] == f"https://cognito-idp.{REGION}.amazonaws.com/{pool.pool_id}"
+    assert app.unsupported == {}
+
+
+def test_a_pool_client_must_name_a_pool_of_the_template(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        Resources:
+          Web:
+            Type: AWS::Cognito::UserPoolClient
+            Properties: {UserPoolId: us-east-1_elsewhere}
+        """,
+    )
+    with pytest.raises(TemplateError, match=r"Web\.Properties\.UserPoolId"):
+        load(path)
 
 
 def test_two_code_directories_may_use_the_same_module_name(tmp_path: Path) -> None:

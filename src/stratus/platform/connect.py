@@ -11,7 +11,8 @@ invoke``) installs a :class:`LocalResources` provider whose adapters share state
 runtime (topic subscriptions, object notifications, the workflow runner). Outside a runtime,
 locally, a provider over ``STRATUS_HOME`` is created on first use.
 
-Identifiers are what CloudFormation gives: table name, queue URL, topic ARN, bucket name.
+Identifiers are what CloudFormation gives: table name, queue URL, topic ARN, bucket name,
+user pool id and app client id.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from stratus.platform.ports import (
     SecretStore,
     TableStore,
     Topic,
+    UserPool,
     WorkflowRunner,
 )
 
@@ -49,6 +51,7 @@ class ResourceProvider(Protocol):
     def mailer(self) -> Mailer: ...
     def secrets(self) -> SecretStore: ...
     def clock(self) -> Clock: ...
+    def user_pool(self, pool_id: str, client_id: str) -> UserPool: ...
 
 
 def resource_name(identifier: str) -> str:
@@ -167,3 +170,9 @@ def secrets() -> SecretStore:
 def clock() -> Clock:
     """The clock of the target (the runtime's possibly accelerated clock locally)."""
     return provider().clock()
+
+
+def user_pool(pool_id: str, client_id: str) -> UserPool:
+    """The user pool ``pool_id`` (``!Ref UserPool``) through its app client ``client_id``
+    (``!Ref UserPoolClient``): Cognito on AWS, the SQLite pool locally."""
+    return provider().user_pool(pool_id, client_id)

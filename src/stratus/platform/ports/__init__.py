@@ -5,6 +5,8 @@ Services and handlers depend on these only; ``bootstrap.py`` of each solution pi
 
 from stratus.platform.ports.clock import Clock
 from stratus.platform.ports.errors import (
+    AlreadyExistsError,
+    AuthenticationError,
     BackendUnavailableError,
     ConditionFailedError,
     InvalidRequestError,
@@ -12,6 +14,13 @@ from stratus.platform.ports.errors import (
     MessageTooLargeError,
     NotFoundError,
     PortError,
+)
+from stratus.platform.ports.identity import (
+    Claims,
+    PasswordPolicy,
+    PoolUser,
+    Tokens,
+    UserPool,
 )
 from stratus.platform.ports.mail import Attachment, Email, Mailer
 from stratus.platform.ports.objects import ObjectInfo, ObjectStore
@@ -36,9 +45,12 @@ from stratus.platform.ports.workflow import Execution, HistoryEvent, WorkflowRun
 
 __all__ = [
     "AllOf",
+    "AlreadyExistsError",
     "AnyOf",
     "Attachment",
+    "AuthenticationError",
     "BackendUnavailableError",
+    "Claims",
     "Clock",
     "Compare",
     "Condition",
@@ -58,6 +70,8 @@ __all__ = [
     "ObjectInfo",
     "ObjectStore",
     "Page",
+    "PasswordPolicy",
+    "PoolUser",
     "PortError",
     "Queue",
     "QueueBroker",
@@ -67,7 +81,9 @@ __all__ = [
     "StreamRecord",
     "TableSpec",
     "TableStore",
+    "Tokens",
     "Topic",
     "TopicMessage",
+    "UserPool",
     "WorkflowRunner",
 ]

@@ -33,3 +33,12 @@ class BackendUnavailableError(PortError):
 
 class MailRejectedError(PortError):
     """The mailer refused the message (for example: the sender is not verified)."""
+
+
+class AlreadyExistsError(ConditionFailedError):
+    """A create was refused because the resource exists (a user pool user with this email)."""
+
+
+class AuthenticationError(PortError):
+    """Credentials or a token were refused: wrong password, unknown user, disabled user,
+    a token that is tampered with, expired, or issued by another pool or client."""

@@ -16,6 +16,7 @@ S3 events, EventBridge object rules     object-created listeners on the local bu
 AWS::Serverless::StateMachine           the local ASL runner, same definition file
 tables / queues / topics / buckets      SQLite, SQLite, in-process, files under home
 AWS::SES::EmailIdentity                 a verified sender of the local outbox
+AWS::Cognito::UserPool (+ Client/Group) a SQLite user pool (scrypt hashes, RS256 tokens)
 ======================================  =================================================
 
 Background work (pollers, stream workers, scheduler, TTL sweeper) runs on daemon threads that
@@ -36,6 +37,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,7 @@ from stratus.platform.events.s3 import eventbridge_object_created, object_create
 from stratus.platform.events.sns import sns_event
 from stratus.platform.events.sqs import failed_message_ids, sqs_event
 from stratus.platform.ports import Clock, ObjectInfo, PortError, TopicMessage
-from stratus.platform.runtime import eventpattern
+from stratus.platform.runtime import discovery, eventpattern
 from stratus.platform.runtime.functions import FunctionError, LocalFunction, load_function
 from stratus.platform.runtime.resources import LocalResources
 from stratus.platform.runtime.schedule import Schedule, parse_schedule
@@ -60,6 +62,7 @@ from stratus.platform.runtime.template import (
     SqsEvent,
     StreamEvent,
     TemplateError,
+    UserPoolDef,
     load_application,
 )
 
@@ -158,6 +161,7 @@ class LocalRuntime:
         self.gateways = self._build_gateways()
         self.server: Any = None
         self.services: dict[str, Any] = {}
+        self._discovery: Any = None  # the runtime.json record, once published
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -223,6 +227,26 @@ class LocalRuntime:
                 self.resources.create_topic(topic.name)
             for identity in app.email_identities:
                 self.resources.verify_sender(identity)
+            for pool in app.user_pools.values():
+                self._declare_user_pool(pool)
+
+    def _declare_user_pool(self, pool: UserPoolDef) -> None:
+        """The pool with its policy, groups and app clients (users persist across starts)."""
+        pools = self.resources.user_pools
+        try:
+            pools.create_pool(pool.pool_id, pool.policy)
+            for group in pool.groups:
+                pools.create_group(pool.pool_id, group)
+            for client in pool.clients:
+                pools.create_client(
+                    pool.pool_id,
+                    client.client_id,
+                    id_token_validity=timedelta(seconds=client.id_token_validity_s),
+                    access_token_validity=timedelta(seconds=client.access_token_validity_s),
+                    password_auth=client.password_auth,
+                )
+        except PortError as exc:
+            raise StartupError(f"user pool {pool.logical_id}: {exc}") from exc
 
     def function(self, app: Application, logical_id: str) -> LocalFunction:
         try:
@@ -560,6 +584,8 @@ class LocalRuntime:
         )
         for thread in self._threads:
             thread.start()
+        # $STRATUS_HOME/runtime.json: how other commands find this runtime and its API keys
+        self._discovery = discovery.publish(self)
 
     @property
     def url(self) -> str:
@@ -569,6 +595,8 @@ class LocalRuntime:
 
     def stop(self) -> None:
         """Stop workers and the server; waits briefly for in-flight work."""
+        discovery.withdraw(self.home, self._discovery)
+        self._discovery = None
         self._stop.set()
         if self.server is not None:
             self.server.stop()

@@ -7,6 +7,8 @@ Layout of the directory::
     objects/<bucket>/   every bucket (FilesystemObjectStore)
     outbox/             sent mail as .eml files (OutboxMailer)
     secrets.sqlite3     secrets, encrypted with secrets.key (FileSecretStore)
+    userpools.sqlite3   user pools: users, scrypt hashes, groups, clients (LocalUserPools;
+                        each pool's token signing key is a secret of secrets.sqlite3)
     workflows.sqlite3   executions and their history (LocalWorkflowRunner)
     runtime.sqlite3     the runtime's own bookkeeping (stream checkpoints, schedules)
 
@@ -28,6 +30,7 @@ from stratus.platform.adapters.local.queue import SqliteQueueBroker
 from stratus.platform.adapters.local.secrets import FileSecretStore
 from stratus.platform.adapters.local.table import SqliteTableStore
 from stratus.platform.adapters.local.topic import InProcessTopic
+from stratus.platform.adapters.local.userpool import LocalUserPools
 from stratus.platform.connect import resource_name
 from stratus.platform.ports import (
     Clock,
@@ -41,6 +44,7 @@ from stratus.platform.ports import (
     TableSpec,
     TableStore,
     Topic,
+    UserPool,
     WorkflowRunner,
 )
 
@@ -74,6 +78,7 @@ class LocalResources:
             smtp_url=os.environ.get("STRATUS_SMTP_URL") or None,
         )
         self._secrets = FileSecretStore(home / "secrets.sqlite3", home / "secrets.key")
+        self._user_pools: LocalUserPools | None = None
 
     # -- declared resources ------------------------------------------------------------------
 
@@ -100,6 +105,16 @@ class LocalResources:
 
     def verify_sender(self, identity: str) -> None:
         self._mailer.verify(identity)
+
+    @property
+    def user_pools(self) -> LocalUserPools:
+        """The user pool file (created on first use), to declare pools, groups and clients."""
+        with self._lock:
+            if self._user_pools is None:
+                self._user_pools = LocalUserPools(
+                    self.home / "userpools.sqlite3", secrets=self._secrets, clock=self._clock
+                )
+            return self._user_pools
 
     # -- the provider ------------------------------------------------------------------------
 
@@ -150,6 +165,9 @@ class LocalResources:
 
     def clock(self) -> Clock:
         return self._clock
+
+    def user_pool(self, pool_id: str, client_id: str) -> UserPool:
+        return self.user_pools.pool(pool_id, client_id)
 
     def _notifier(self, bucket: str) -> Callable[[ObjectInfo], None]:
         def notify(info: ObjectInfo) -> None:

@@ -29,6 +29,7 @@ from typing import Any, TypeAlias, TypeVar
 
 import yaml
 
+from stratus.platform.ports.identity import PasswordPolicy
 from stratus.platform.ports.table import IndexSpec, TableSpec
 from stratus.platform.runtime.schedule import parse_schedule
 
@@ -55,6 +56,8 @@ __all__ = [
     "TopicDef",
     "TopicSubscription",
     "UsagePlanDef",
+    "UserPoolClientDef",
+    "UserPoolDef",
     "import_handler",
     "load_application",
 ]
@@ -229,6 +232,30 @@ class TopicSubscription:
 
 
 @dataclass(frozen=True)
+class UserPoolClientDef:
+    """An ``AWS::Cognito::UserPoolClient`` (``!Ref`` gives ``client_id``)."""
+
+    logical_id: str
+    client_id: str
+    id_token_validity_s: int = 3600
+    access_token_validity_s: int = 3600
+    #: ``ExplicitAuthFlows`` has ALLOW_USER_PASSWORD_AUTH (what the UserPool port signs in with).
+    password_auth: bool = False
+
+
+@dataclass(frozen=True)
+class UserPoolDef:
+    """An ``AWS::Cognito::UserPool`` with its groups and app clients (``!Ref`` gives
+    ``pool_id``, ``<region>_<name>`` locally)."""
+
+    logical_id: str
+    pool_id: str
+    policy: PasswordPolicy
+    groups: tuple[str, ...] = ()
+    clients: tuple[UserPoolClientDef, ...] = ()
+
+
+@dataclass(frozen=True)
 class TopicDef:
     """An ``AWS::SNS::Topic`` and its subscriptions."""
 
@@ -364,6 +391,7 @@ class Application:
     email_identities: tuple[str, ...] = ()
     #: The template's top-level ``Metadata`` (e.g. ``stratus: {demo: module:function}``).
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    user_pools: Mapping[str, UserPoolDef] = field(default_factory=dict)
 
     def function_arn(self, fn: FunctionDef) -> str:
         """The function's ARN in this application's region and account."""
@@ -500,6 +528,9 @@ _SUPPORTED = {
     "AWS::SNS::Subscription",
     "AWS::S3::Bucket",
     "AWS::SES::EmailIdentity",
+    "AWS::Cognito::UserPool",
+    "AWS::Cognito::UserPoolClient",
+    "AWS::Cognito::UserPoolGroup",
 }
 
 
@@ -660,6 +691,9 @@ class _Loader:
             "AWS::S3::Bucket": "BucketName",
             "AWS::Serverless::StateMachine": "Name",
             "AWS::SES::EmailIdentity": "EmailIdentity",
+            "AWS::Cognito::UserPool": "UserPoolName",
+            "AWS::Cognito::UserPoolClient": "ClientName",
+            "AWS::Cognito::UserPoolGroup": "GroupName",
         }.get(kind)
         if logical_id in self._naming:
             raise self.error(where, f"the name of {logical_id!r} refers to itself")
@@ -711,6 +745,10 @@ class _Loader:
             return f"arn:aws:sns:{self.region}:{self.account}:{name}"
         if kind == "AWS::Serverless::StateMachine":
             return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
+        if kind == "AWS::Cognito::UserPool":
+            return f"{self.region}_{re.sub(r'[^A-Za-z0-9-]', '', name) or target}"
+        if kind == "AWS::Cognito::UserPoolClient":
+            return re.sub(r"[^A-Za-z0-9_-]", "", name) or target
         return name
 
     def _implicit(self, target: str) -> tuple[str, dict[str, str]] | None:
@@ -770,6 +808,16 @@ class _Loader:
             "AWS::Serverless::Api": {"RootResourceId": "root"},
             "AWS::SNS::Subscription": {"Arn": f"arn:aws:sns:{r}:{a}:{target}"},
         }
+        if kind == "AWS::Cognito::UserPool":
+            pool_id = self.ref(target, where)
+            attributes[kind] = {
+                "Arn": f"arn:aws:cognito-idp:{r}:{a}:userpool/{pool_id}",
+                "ProviderName": f"cognito-idp.{r}.amazonaws.com/{pool_id}",
+                "ProviderURL": f"https://cognito-idp.{r}.amazonaws.com/{pool_id}",
+                "UserPoolId": pool_id,
+            }
+        elif kind == "AWS::Cognito::UserPoolClient":
+            attributes[kind] = {"ClientId": self.ref(target, where), "Name": name}
         known = attributes.get(kind, {})
         if attribute not in known:
             raise self.error(where, f"{target} ({kind}) has no attribute {attribute!r} here")
@@ -962,6 +1010,7 @@ class _Loader:
         buckets: dict[str, BucketDef] = {}
         apis: dict[str, ApiDef] = {}
         identities: list[str] = []
+        user_pools: dict[str, UserPoolDef] = {}
         for logical_id, resource in self.resources.items():
             kind = resource["Type"]
             if kind == "AWS::Serverless::Function":
@@ -980,6 +1029,10 @@ class _Loader:
                 apis[logical_id] = self.api(logical_id, resource["Properties"])
             elif kind == "AWS::SES::EmailIdentity":
                 identities.append(self.email_identity(logical_id))
+            elif kind == "AWS::Cognito::UserPool":
+                user_pools[logical_id] = self.user_pool(logical_id)
+            elif kind in ("AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup"):
+                self._pool_of(logical_id)  # read with their pool; here: check the reference
             elif kind != "AWS::SNS::Subscription":
                 self.unsupported[logical_id] = kind
         implicit_needed = any(
@@ -1021,6 +1074,7 @@ class _Loader:
             unsupported=dict(self.unsupported),
             email_identities=tuple(identities),
             metadata=self._metadata(),
+            user_pools=user_pools,
         )
 
     def _metadata(self) -> dict[str, Any]:
@@ -1387,6 +1441,71 @@ class _Loader:
             name=name,
             arn=f"arn:aws:sns:{self.region}:{self.account}:{name}",
             subscriptions=tuple(subscriptions),
+        )
+
+    def _pool_of(self, logical_id: str) -> str:
+        """The logical id of the user pool a client or group belongs to (``UserPoolId``)."""
+        where = f"Resources.{logical_id}.Properties.UserPoolId"
+        value = self.resources[logical_id]["Properties"].get("UserPoolId")
+        if value is None:
+            raise self.error(where, "is required")
+        return self.logical_ref(value, where, allowed=("AWS::Cognito::UserPool",))
+
+    def user_pool(self, logical_id: str) -> UserPoolDef:
+        where = f"Resources.{logical_id}.Properties.Policies"
+        policies = self.prop(logical_id, "Policies", {})
+        if not isinstance(policies, dict):
+            raise self.error(where, "must be a mapping")
+        try:
+            policy = PasswordPolicy.from_cognito(policies.get("PasswordPolicy"))
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise self.error(f"{where}.PasswordPolicy", f"not a password policy ({exc})") from exc
+        if not 6 <= policy.min_length <= 99:
+            raise self.error(f"{where}.PasswordPolicy.MinimumLength", "must be 6 to 99")
+        groups: list[str] = []
+        clients: list[UserPoolClientDef] = []
+        for other_id, other in self.resources.items():
+            kind = other["Type"]
+            if kind not in ("AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup"):
+                continue
+            if self._pool_of(other_id) != logical_id:
+                continue
+            if kind == "AWS::Cognito::UserPoolGroup":
+                groups.append(self.name_of(other_id, f"Resources.{other_id}"))
+            else:
+                clients.append(self.user_pool_client(other_id))
+        return UserPoolDef(
+            logical_id=logical_id,
+            pool_id=str(self.ref(logical_id, f"Resources.{logical_id}")),
+            policy=policy,
+            groups=tuple(groups),
+            clients=tuple(clients),
+        )
+
+    def user_pool_client(self, logical_id: str) -> UserPoolClientDef:
+        where = f"Resources.{logical_id}.Properties"
+        units = self.prop(logical_id, "TokenValidityUnits", {})
+        if not isinstance(units, dict):
+            raise self.error(f"{where}.TokenValidityUnits", "must be a mapping")
+        seconds = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+
+        def validity(name: str, unit_key: str) -> int:
+            unit = str(units.get(unit_key, "hours"))
+            if unit not in seconds:
+                raise self.error(f"{where}.TokenValidityUnits.{unit_key}",
+                                 f"{unit!r} is not seconds, minutes, hours or days")
+            amount = self.int_prop(logical_id, name, None)
+            return 3600 if amount is None else amount * seconds[unit]  # Cognito: 1 hour
+
+        flows = self.prop(logical_id, "ExplicitAuthFlows", [])
+        if not isinstance(flows, list):
+            raise self.error(f"{where}.ExplicitAuthFlows", "must be a list")
+        return UserPoolClientDef(
+            logical_id=logical_id,
+            client_id=str(self.ref(logical_id, f"Resources.{logical_id}")),
+            id_token_validity_s=validity("IdTokenValidity", "IdToken"),
+            access_token_validity_s=validity("AccessTokenValidity", "AccessToken"),
+            password_auth=bool({"ALLOW_USER_PASSWORD_AUTH", "USER_PASSWORD_AUTH"} & set(flows)),
         )
 
     def email_identity(self, logical_id: str) -> str:

@@ -20,6 +20,7 @@ from stratus.platform.adapters.aws.queue import SqsQueueBroker
 from stratus.platform.adapters.aws.secrets import SecretsManagerSecretStore
 from stratus.platform.adapters.aws.table import DynamoDbTableStore
 from stratus.platform.adapters.aws.topic import SnsTopic
+from stratus.platform.adapters.aws.userpool import CognitoUserPool
 from stratus.platform.adapters.aws.workflow import StepFunctionsWorkflowRunner
 from stratus.platform.adapters.local.clock import SystemClock
 from stratus.platform.connect import resource_name
@@ -36,6 +37,7 @@ from stratus.platform.ports import (
     TableSpec,
     TableStore,
     Topic,
+    UserPool,
     WorkflowRunner,
 )
 
@@ -136,3 +138,7 @@ class AwsResources:
 
     def clock(self) -> Clock:
         return SystemClock()
+
+    @cache  # noqa: B019 - one adapter per pool and client: its JWKS is fetched once
+    def user_pool(self, pool_id: str, client_id: str) -> UserPool:
+        return CognitoUserPool(pool_id, client_id, client=self._client("cognito-idp"))
