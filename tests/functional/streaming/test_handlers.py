@@ -147,3 +147,36 @@ def test_admin_routes_need_the_admin_role(api: Api, runtime: LocalRuntime) -> No
     assert (status, product["price_cents"]) == (200, 19900)
     assert api("PUT", "/admin/products/{productId}", token=token, productId="box",
                body={"name": "x", "price_cents": "lots"})[0] == 400
+
+
+def test_accounts_live_in_the_templates_user_pool_and_survive_a_restart(
+    api: Api, runtime: LocalRuntime
+) -> None:
+    import jwt
+
+    from stratus.platform import connect
+
+    from .conftest import TEMPLATE
+
+    token = _owner(api)
+    pool = runtime.apps[0].user_pools["UserPool"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["iss"].endswith(pool.pool_id)
+    assert claims["aud"] == pool.clients[0].client_id
+    assert claims["exp"] - claims["iat"] == 12 * 3600  # the client's IdTokenValidity
+    users = runtime.resources.user_pool(pool.pool_id, pool.clients[0].client_id)
+    assert users.get_user("ann@example.com").groups == ("device-owner",)  # paid: device owner
+    runtime.stop()
+
+    again = LocalRuntime([TEMPLATE], home=runtime.home, port=0)
+    connect.install(again.resources)
+    try:
+        status, me = Api(again)("GET", "/me", token=token)
+        assert (status, me["role"]) == (200, "owner")
+        status, body = Api(again)("POST", "/auth/login",
+                                  body={"email": "ann@example.com", "password": "correct horse 1"})
+        assert status == 200
+        assert Api(again)("GET", "/me", token=str(body["token"]))[0] == 200
+    finally:
+        connect.install(None)
+        again.stop()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from stratus.platform.adapters.local.clock import FakeClock
-from stratus.platform.ports import IndexSpec, TableSpec
+from stratus.platform.ports import IndexSpec, PasswordPolicy, TableSpec, UserPool
 from stratus.platform.runtime.resources import LocalResources
 from stratus.solutions.streaming import service
 from stratus.solutions.streaming.domain.accounts import Role
@@ -23,6 +24,20 @@ SPEC = TableSpec(
 )
 SENDER = "noreply@streaming.example.com"
 SHIPPING = Shipping("Ann Example", "1 Main St", "Berlin", "10115", "DE")
+# The template's user pool: its password policy, groups and 12-hour sessions.
+POLICY = PasswordPolicy(10, require_lowercase=True, require_uppercase=False,
+                        require_numbers=True, require_symbols=False)
+SESSION = timedelta(hours=12)
+
+
+def user_pool(resources: LocalResources) -> UserPool:
+    pools = resources.user_pools
+    pools.create_pool("us-east-1_streaming", POLICY)
+    for group in ("admin", "device-owner"):
+        pools.create_group("us-east-1_streaming", group)
+    pools.create_client("us-east-1_streaming", "web", id_token_validity=SESSION,
+                        access_token_validity=SESSION)
+    return resources.user_pool("us-east-1_streaming", "web")
 
 
 @pytest.fixture
@@ -34,7 +49,7 @@ def ports(tmp_path: Path, clock: FakeClock) -> Ports:
     return Ports(
         store=store, recordings=resources.bucket("recordings"), mailer=resources.mailer(),
         clock=clock, secrets=resources.secrets(), payments=TestPaymentProvider(),
-        warehouse=SqliteWarehouse(tmp_path / "warehouse.sqlite3"),
+        warehouse=SqliteWarehouse(tmp_path / "warehouse.sqlite3"), users=user_pool(resources),
         uploads=LocalUploadSigner(resources.secrets(), "http://127.0.0.1:9",
                                   now=lambda: clock.now().timestamp()),
         sender=SENDER, reconnect_window_s=10, ingest_url="rtmp://127.0.0.1:1935/live",

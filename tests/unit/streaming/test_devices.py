@@ -70,11 +70,12 @@ def test_an_expired_or_unknown_code_pairs_nothing(
 def test_rotating_a_key_invalidates_the_old_one(ports: Ports, owner: Caller) -> None:
     code, _ = service.new_pairing(ports, owner)
     paired = service.pair_device(ports, code)
-    device, new_key = service.rotate_key(ports, owner, paired.device.device_id)
-    assert device.key_version == 2
+    rotated = service.rotate_key(ports, owner, paired.device.device_id)
+    assert rotated.device.key_version == 2
+    assert rotated.ingest_url == "rtmp://127.0.0.1:1935/live"
     with pytest.raises(NotAllowedError):
         service.start_publish(ports, paired.stream_key)
-    grant = service.start_publish(ports, new_key)
+    grant = service.start_publish(ports, rotated.stream_key)
     assert grant.stream.status is StreamStatus.LIVE
 
 
@@ -88,7 +89,7 @@ def test_revoking_rejects_publishing_and_stops_a_live_stream(
     assert ports.store.stream(grant.stream.stream_id).status is StreamStatus.ENDED
     with pytest.raises(NotAllowedError):
         service.start_publish(ports, paired.stream_key)
-    _, key = service.rotate_key(ports, owner, paired.device.device_id)
+    key = service.rotate_key(ports, owner, paired.device.device_id).stream_key
     assert service.start_publish(ports, key).stream.stream_id != grant.stream.stream_id
 
 

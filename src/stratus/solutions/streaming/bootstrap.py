@@ -6,17 +6,38 @@ provider unless ``PAYMENT_PROVIDER`` names another (none other is wired in phase
 
 Per target: the tracking warehouse is a SQLite file under ``STRATUS_HOME`` locally and the
 table's ``TRACK#`` partitions on AWS; upload URLs are S3 presigned PUTs on AWS and
-HMAC-signed URLs of the mounted site locally (``STRATUS_LOCAL_URL``).
+HMAC-signed URLs of the mounted site locally (``STRATUS_LOCAL_URL``); accounts are the
+template's user pool (``USER_POOL_ID``, ``USER_POOL_CLIENT_ID``: Cognito on AWS, the local
+SQLite pool locally); devices' ingest channels are IVS channels on AWS
+(``RECORDING_CONFIGURATION_ARN``, names prefixed with ``INGEST_CHANNEL_PREFIX``) and the
+local media service's RTMP server locally; private media is signed for CloudFront on AWS
+(``CLOUDFRONT_KEY_PAIR_ID``, the private key in the SecretStore) and checked by the mounted
+site locally; chat frames reach WebSocket connections by API Gateway's PostToConnection on
+AWS and through an in-memory stand-in locally (where ``stratus up`` serves chat with its own
+WebSocket server).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from functools import cache
 from pathlib import Path
 
 from stratus.platform import connect
 from stratus.platform.ports import SecretStore
+from stratus.solutions.streaming.chat.connections import (
+    ApiGatewayConnectionPoster,
+    ConnectionPoster,
+    ConnectionStore,
+    MemoryConnectionPoster,
+)
+from stratus.solutions.streaming.ingestchannels import (
+    IngestChannels,
+    IvsIngestChannels,
+    LocalIngestChannels,
+)
+from stratus.solutions.streaming.mediasigning import CloudFrontMediaSigner, MediaSigner
 from stratus.solutions.streaming.service import Ports, TestPaymentProvider
 from stratus.solutions.streaming.store import Store
 from stratus.solutions.streaming.uploads import LocalUploadSigner, S3UploadSigner, UploadSigner
@@ -50,6 +71,72 @@ def upload_signer(secrets: SecretStore, bucket: str) -> UploadSigner | None:
     return LocalUploadSigner(secrets, base) if base else None
 
 
+@cache
+def _ivs_channels(recording_configuration_arn: str, name_prefix: str) -> IvsIngestChannels:
+    """One IVS client per process (per cold start on Lambda)."""
+    return IvsIngestChannels(recording_configuration_arn=recording_configuration_arn,
+                             name_prefix=name_prefix)
+
+
+def ingest_channels(store: Store) -> IngestChannels:
+    """A channel per device on IVS on AWS; locally the media service's RTMP ingest."""
+    if connect.target() == "aws":
+        return _ivs_channels(os.environ.get("RECORDING_CONFIGURATION_ARN", ""),
+                             os.environ.get("INGEST_CHANNEL_PREFIX") or "streaming")
+    return LocalIngestChannels(store, os.environ.get("INGEST_URL", ""))
+
+
+def chat_connections(table_name: str) -> ConnectionStore:
+    """The WebSocket API's connections table (``CONNECTIONS_TABLE`` of the chat functions)."""
+    return ConnectionStore(connect.table(table_name), connect.clock())
+
+
+@cache
+def _api_gateway_poster(endpoint: str) -> ApiGatewayConnectionPoster:
+    """One ``apigatewaymanagementapi`` client per stage and process (per cold start)."""
+    return ApiGatewayConnectionPoster(endpoint)
+
+
+_memory_posters: dict[str, MemoryConnectionPoster] = {}
+
+
+def local_connection_poster(endpoint: str) -> MemoryConnectionPoster:
+    """Locally API Gateway's side of the connections is in memory, one per endpoint (for the
+    chat functions invoked outside AWS, e.g. by tests; ``stratus up`` serves chat with the
+    WebSocket server instead)."""
+    with _lock:
+        return _memory_posters.setdefault(endpoint, MemoryConnectionPoster())
+
+
+def connection_poster(endpoint: str) -> ConnectionPoster:
+    """Pushes frames to WebSocket connections: PostToConnection on AWS, memory locally."""
+    if connect.target() == "aws":
+        return _api_gateway_poster(endpoint)
+    return local_connection_poster(endpoint)
+
+
+_media_signers: dict[str, CloudFrontMediaSigner] = {}
+
+
+def _cloudfront_signer(secrets: SecretStore, key_pair_id: str) -> CloudFrontMediaSigner:
+    """One signer per key and process: the private key is read from the SecretStore once
+    (per cold start on Lambda), not on every request."""
+    with _lock:
+        if key_pair_id not in _media_signers:
+            _media_signers[key_pair_id] = CloudFrontMediaSigner(secrets, key_pair_id)
+        return _media_signers[key_pair_id]
+
+
+def media_signer(secrets: SecretStore) -> MediaSigner | None:
+    """CloudFront signed cookies and URLs on AWS; None locally (the site checks visibility)."""
+    if connect.target() != "aws":
+        return None
+    key_pair_id = os.environ.get("CLOUDFRONT_KEY_PAIR_ID", "")
+    if not key_pair_id:
+        raise RuntimeError("CLOUDFRONT_KEY_PAIR_ID is not set (the template's MediaPublicKey)")
+    return _cloudfront_signer(secrets, key_pair_id)
+
+
 def ports() -> Ports:
     """Ports from the environment the template declares."""
     if os.environ.get("PAYMENT_PROVIDER", "test") != "test":
@@ -64,7 +151,10 @@ def ports() -> Ports:
         secrets=secrets,
         payments=TestPaymentProvider(),
         warehouse=warehouse(store),
+        users=connect.user_pool(os.environ["USER_POOL_ID"], os.environ["USER_POOL_CLIENT_ID"]),
         uploads=upload_signer(secrets, os.environ["RECORDINGS_BUCKET"]),
+        ingest=ingest_channels(store),
+        media=media_signer(secrets),
         sender=os.environ.get("SENDER_EMAIL") or "noreply@streaming.example.com",
         reconnect_window_s=float(os.environ.get("RECONNECT_WINDOW_S") or 10),
         ingest_url=os.environ.get("INGEST_URL", ""),

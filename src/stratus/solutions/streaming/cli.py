@@ -1,4 +1,4 @@
-"""`stratus streaming`: the device simulator."""
+"""`stratus streaming`: the device simulator and the site bundle for AWS."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import click
 
@@ -36,7 +37,28 @@ def _pair(api: str, code: str, name: str) -> tuple[str, str]:
 
 @click.group("streaming")
 def command() -> None:
-    """Live streaming platform (solution 5): the device simulator."""
+    """Live streaming platform (solution 5): the device simulator, the site bundle."""
+
+
+@command.command("site-bundle")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--api-base", default="/api", show_default=True,
+              help="Where the pages call the API: /api is the distribution's own /api/*.")
+@click.option("--chat-url", default="", help="The chat WebSocket URL (the ChatUrl output).")
+def site_bundle(out: Path, api_base: str, chat_url: str) -> None:
+    """Write the site for AWS into OUT: pages, vendor/hls.min.js and config.json.
+
+    Then: aws s3 sync OUT s3://<SiteBucketName> --delete, and open the SiteUrl output.
+    """
+    from stratus.solutions.streaming.sitebundle import BundleError, aws_config, write_bundle
+
+    try:
+        written = write_bundle(out, aws_config(api_base, chat_url))
+    except BundleError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for name in written:
+        click.echo(f"wrote {out / name}")
+    click.echo(f"next: aws s3 sync {out} s3://<SiteBucketName> --delete")
 
 
 @command.command()

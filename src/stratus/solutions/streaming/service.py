@@ -11,23 +11,35 @@ from __future__ import annotations
 import secrets as pysecrets
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-import jwt
-
-from stratus.platform.ports import Clock, Email, Mailer, ObjectStore, PortError, SecretStore
+from stratus.platform.ports import (
+    AlreadyExistsError,
+    AuthenticationError,
+    Claims,
+    Clock,
+    ConditionFailedError,
+    Email,
+    InvalidRequestError,
+    Mailer,
+    NotFoundError,
+    ObjectStore,
+    PortError,
+    SecretStore,
+    UserPool,
+)
 from stratus.solutions.streaming.domain import ConflictError, DomainError, NotAllowedError
 from stratus.solutions.streaming.domain.accounts import (
+    ROLE_GROUPS,
     Role,
     Settings,
     User,
-    check_password_policy,
-    hash_password,
     normalise_email,
     require,
-    verify_password,
+    role_of_groups,
 )
 from stratus.solutions.streaming.domain.chat import (
     ChatMessage,
@@ -57,14 +69,17 @@ from stratus.solutions.streaming.domain.streams import (
     Visibility,
     check_title,
 )
+from stratus.solutions.streaming.ingestchannels import (
+    IngestChannels,
+    LocalIngestChannels,
+    local_channel_arn,
+)
+from stratus.solutions.streaming.mediasigning import MediaSigner
 from stratus.solutions.streaming.store import MissingError, Store
 from stratus.solutions.streaming.uploads import MAX_UPLOAD_BYTES, UploadSigner, upload_key
 from stratus.solutions.streaming.warehouse import MAX_DAYS, TrackedEvent, Warehouse
 
-JWT_SECRET_NAME = "streaming/jwt-signing-key"  # noqa: S105 - a secret name
 BLOCKED_WORDS = frozenset({"spoiler", "badword"})
-JWT_ISSUER = "stratus-streaming"
-SESSION_TTL = timedelta(hours=12)
 
 
 class AuthError(Exception):
@@ -110,7 +125,14 @@ class Ports:
     secrets: SecretStore
     payments: PaymentProvider
     warehouse: Warehouse
+    users: UserPool
+    """Accounts, passwords, groups (roles) and session tokens: Cognito on AWS."""
     uploads: UploadSigner | None = None
+    ingest: IngestChannels | None = None
+    """Devices' ingest channels; None: the local media service's (keys in the table)."""
+    media: MediaSigner | None = None
+    """CloudFront signed cookies/URLs for private media on AWS; None locally, where the
+    mounted site checks a recording's visibility on every request."""
     sender: str = "noreply@streaming.example.com"
     reconnect_window_s: float = 10.0
     ingest_url: str = ""
@@ -125,50 +147,65 @@ def _id() -> str:
 # ---- accounts and sessions --------------------------------------------------------------------
 
 
+def _pool_error(exc: PortError) -> Exception:
+    """The use-case error for a refusal of the user pool."""
+    if isinstance(exc, AlreadyExistsError):
+        return ConflictError("email: already registered")
+    if isinstance(exc, InvalidRequestError):
+        return DomainError(str(exc))
+    if isinstance(exc, NotFoundError):
+        return MissingError("user not found in the user pool")
+    return exc
+
+
 def register(ports: Ports, email: str, password: str, display_name: str) -> User:
-    """A new viewer account; ConflictError when the email is registered."""
+    """A new viewer: a user of the pool (which checks the password policy) and a profile in
+    the table keyed by its ``sub``. ConflictError when the email is registered."""
     address = normalise_email(email)
-    check_password_policy(password)
     name = display_name.strip() or address.split("@", 1)[0]
-    user = User(
-        user_id=_id(), email=address,
-        password_hash=hash_password(password, pysecrets.token_bytes(16)),
-        role=Role.VIEWER, created_at=ports.clock.now(), settings=Settings(display_name=name[:60]),
-    )
-    ports.store.add_user(user)
+    try:
+        sub = ports.users.sign_up(address, password)
+    except (AlreadyExistsError, InvalidRequestError) as exc:
+        raise _pool_error(exc) from exc
+    user = User(user_id=sub, email=address, role=Role.VIEWER, created_at=ports.clock.now(),
+                settings=Settings(display_name=name[:60]))
+    try:
+        ports.store.add_user(user)
+    except BaseException:
+        with suppress(PortError):  # no pool user without a profile
+            ports.users.delete_user(sub)
+        raise
     return user
 
 
-def _signing_key(ports: Ports) -> str:
+def _profile(ports: Ports, claims: Claims) -> User:
+    """The profile of a signed-in user; a pool user made outside the API (an operator in the
+    console) gets one on first sign-in, with the role of its groups."""
     try:
-        return ports.secrets.get(JWT_SECRET_NAME)
-    except PortError:
-        key = pysecrets.token_urlsafe(48)
-        ports.secrets.put(JWT_SECRET_NAME, key)
-        return ports.secrets.get(JWT_SECRET_NAME)
-
-
-def issue_token(ports: Ports, user: User) -> str:
-    """A signed session (JWT, HS256) for ``user``."""
-    now = ports.clock.now()
-    claims = {
-        "sub": user.user_id, "role": user.role.value, "name": user.settings.display_name,
-        "iss": JWT_ISSUER, "iat": int(now.timestamp()),
-        "exp": int((now + SESSION_TTL).timestamp()),
-    }
-    return jwt.encode(claims, _signing_key(ports), algorithm="HS256")
+        return ports.store.user(claims.sub)
+    except MissingError:
+        if not claims.email:
+            raise
+    address = claims.email
+    user = User(user_id=claims.sub, email=address, role=role_of_groups(claims.groups),
+                created_at=ports.clock.now(),
+                settings=Settings(display_name=address.split("@", 1)[0][:60]))
+    try:
+        ports.store.add_user(user)
+    except ConflictError:  # a concurrent first sign-in made it
+        return ports.store.user(claims.sub)
+    return user
 
 
 def login(ports: Ports, email: str, password: str) -> tuple[User, str]:
-    """The user and a session token; AuthError for a wrong email or password."""
+    """The user and a session token (the pool's id token); AuthError for a wrong email or
+    password (the same answer for both)."""
     try:
-        address = normalise_email(email)
-    except DomainError as exc:
-        raise AuthError("wrong email or password") from exc
-    user = ports.store.user_by_email(address)
-    if user is None or not verify_password(password, user.password_hash):
-        raise AuthError("wrong email or password")
-    return user, issue_token(ports, user)
+        tokens = ports.users.authenticate(email, password)
+        claims = ports.users.verify(tokens.id_token)
+    except AuthenticationError as exc:
+        raise AuthError(str(exc)) from exc
+    return _profile(ports, claims), tokens.id_token
 
 
 @dataclass(frozen=True)
@@ -181,23 +218,21 @@ class Caller:
 
 
 def authenticate(ports: Ports, token: str | None) -> Caller:
-    """The caller of a ``Bearer`` token; AuthError when it is missing or not valid now."""
+    """The caller of a ``Bearer`` token; AuthError when it is missing or not valid now.
+
+    The pool checks signature, issuer, client and expiry (against its clock). The role is
+    read from the profile, not from the token's groups: a token keeps the groups it was
+    issued with, and a role change (a paid order, an admin's decision) must count from the
+    next request, not the next sign-in."""
     if not token:
         raise AuthError("sign in first (Authorization: Bearer TOKEN)")
     raw = token.removeprefix("Bearer ").strip()
     try:
-        claims = jwt.decode(
-            raw, _signing_key(ports), algorithms=["HS256"], issuer=JWT_ISSUER,
-            # Expiry is checked below against the injected clock (PyJWT reads the system's).
-            options={"require": ["exp", "sub", "iat"], "verify_exp": False, "verify_iat": False},
-        )
-    except jwt.PyJWTError as exc:
+        claims = ports.users.verify(raw)
+    except AuthenticationError as exc:
         raise AuthError(f"session not valid: {exc}") from exc
-    now = ports.clock.now().timestamp()
-    if float(claims["exp"]) <= now:
-        raise AuthError("session expired")
     try:
-        user = ports.store.user(str(claims["sub"]))
+        user = ports.store.user(claims.sub)
     except MissingError as exc:
         raise AuthError("session user no longer exists") from exc
     return Caller(user.user_id, user.role, user.settings.display_name)
@@ -220,21 +255,34 @@ def update_settings(
     return user
 
 
-def set_role(ports: Ports, caller: Caller, user_id: str, role: Role) -> User:
-    """Admin: change a user's role."""
-    require(caller.role, Role.ADMIN)
-    user = replace(ports.store.user(user_id), role=role)
+def change_role(ports: Ports, user: User, role: Role) -> User:
+    """Give ``user`` exactly the pool group of ``role`` (none for a viewer), then record the
+    role in the profile. Groups first: a failure leaves the profile's old role, and the
+    change can be made again."""
+    try:
+        for other, group in ROLE_GROUPS.items():
+            if other is role:
+                ports.users.add_to_group(user.user_id, group)
+            else:
+                ports.users.remove_from_group(user.user_id, group)
+    except (NotFoundError, InvalidRequestError) as exc:
+        raise _pool_error(exc) from exc
+    user = replace(user, role=role)
     ports.store.put_user(user)
     return user
+
+
+def set_role(ports: Ports, caller: Caller, user_id: str, role: Role) -> User:
+    """Admin: change a user's role (its pool groups and its profile)."""
+    require(caller.role, Role.ADMIN)
+    return change_role(ports, ports.store.user(user_id), role)
 
 
 def ensure_admin(ports: Ports, email: str, password: str) -> User:
     """Create (or promote) an admin account: for the demo and `stratus streaming admin`."""
     existing = ports.store.user_by_email(normalise_email(email))
     user = existing or register(ports, email, password, "admin")
-    user = replace(user, role=Role.ADMIN)
-    ports.store.put_user(user)
-    return user
+    return change_role(ports, user, Role.ADMIN)
 
 
 # ---- catalogue and orders ---------------------------------------------------------------------
@@ -282,7 +330,7 @@ def pay_order(ports: Ports, caller: Caller, order_id: str, payment_token: str) -
         order = replace(order.move_to(OrderStatus.PAID, now), payment_reference=result.reference)
         user = ports.store.user(caller.user_id)
         if user.role is Role.VIEWER:
-            ports.store.put_user(replace(user, role=Role.OWNER))
+            change_role(ports, user, Role.OWNER)
     else:
         order = order.move_to(OrderStatus.PAYMENT_FAILED, now)
     ports.store.put_order(order)
@@ -358,8 +406,15 @@ class PairedDevice:
     ingest_url: str
 
 
-def _new_key() -> str:
-    return "sk_" + pysecrets.token_urlsafe(24)
+def _ingest(ports: Ports) -> IngestChannels:
+    if ports.ingest is not None:
+        return ports.ingest
+    return LocalIngestChannels(ports.store, ports.ingest_url)
+
+
+def _ingest_arn(device: Device) -> str:
+    """Devices paired before ingest channels existed have local ones."""
+    return device.ingest_arn or local_channel_arn(device.device_id)
 
 
 def pair_device(ports: Ports, code: str, name: str = "device") -> PairedDevice:
@@ -375,18 +430,15 @@ def pair_device(ports: Ports, code: str, name: str = "device") -> PairedDevice:
     )
     if not channels:
         ports.store.put_channel(channel)
-    key = _new_key()
-    device = Device(device_id=_id(), owner_id=owner.user_id, name=name.strip()[:60] or "device",
-                    channel_id=channel.channel_id, key_digest=key_digest(key),
-                    created_at=ports.clock.now())
+    device_id = _id()
+    ingest = _ingest(ports).provision(device_id)
+    device = Device(device_id=device_id, owner_id=owner.user_id,
+                    name=name.strip()[:60] or "device", channel_id=channel.channel_id,
+                    key_digest=key_digest(ingest.stream_key), created_at=ports.clock.now(),
+                    ingest_arn=ingest.arn, playback_url=ingest.playback_url)
     ports.store.put_device(device)
-    ports.store.put_key(device.key_digest or "", device.device_id)
-    return PairedDevice(device, key, ingest_url(ports))
-
-
-def ingest_url(ports: Ports) -> str:
-    """The RTMP ingest base URL devices publish to (``/KEY`` appended)."""
-    return ports.ingest_url or str(ports.store.config("media").get("ingest_url", ""))
+    ports.store.put_ingest(ingest.arn, device_id)
+    return PairedDevice(device, ingest.stream_key, ingest.ingest_url)
 
 
 def _own_device(ports: Ports, caller: Caller, device_id: str) -> Device:
@@ -409,27 +461,31 @@ def configure_device(
         if not name.strip():
             raise DomainError("name: must not be empty")
         device = replace(device, name=name.strip()[:60])
-    if quality is not None:
+    if quality is not None and quality is not device.quality:
+        try:
+            _ingest(ports).set_quality(_ingest_arn(device), ladder=quality is Quality.LADDER)
+        except ConditionFailedError as exc:
+            raise ConflictError("the device is live: stop it before changing quality") from exc
         device = replace(device, quality=quality)
     ports.store.put_device(device)
     return device
 
 
-def rotate_key(ports: Ports, caller: Caller, device_id: str) -> tuple[Device, str]:
+def rotate_key(ports: Ports, caller: Caller, device_id: str) -> PairedDevice:
     """A new stream key (returned once); the old one is rejected from now on."""
     device = _own_device(ports, caller, device_id)
-    key = _new_key()
-    ports.store.delete_key(device.key_digest)
-    device = device.rotate(key_digest(key))
+    ingest = _ingest(ports).rotate_key(_ingest_arn(device))
+    if not device.ingest_arn:
+        ports.store.put_ingest(ingest.arn, device.device_id)
+    device = replace(device.rotate(key_digest(ingest.stream_key)), ingest_arn=ingest.arn)
     ports.store.put_device(device)
-    ports.store.put_key(device.key_digest or "", device.device_id)
-    return device, key
+    return PairedDevice(device, ingest.stream_key, ingest.ingest_url)
 
 
 def revoke_key(ports: Ports, caller: Caller, device_id: str) -> Device:
     """No key at all: publishing is rejected (and a live stream is cut) until a rotation."""
     device = _own_device(ports, caller, device_id)
-    ports.store.delete_key(device.key_digest)
+    _ingest(ports).revoke(_ingest_arn(device))
     device = device.revoke()
     ports.store.put_device(device)
     for stream in ports.store.streams_of(device.channel_id)[:5]:
@@ -472,6 +528,12 @@ def start_publish(ports: Ports, stream_key: str) -> PublishGrant:
     device = ports.store.device_by_key(key_digest(stream_key)) if stream_key else None
     if device is None:
         raise NotAllowedError("stream key not valid (wrong, rotated or revoked)")
+    return _go_live(ports, device)
+
+
+def _go_live(ports: Ports, device: Device) -> PublishGrant:
+    """The device publishes: resume its interrupted stream within the window, else take the
+    channel's next scheduled stream live, else open a new one (ConflictError when live)."""
     now = ports.clock.now()
     window = timedelta(seconds=ports.reconnect_window_s)
     channel = ports.store.channel(device.channel_id)
@@ -511,6 +573,69 @@ def end_publish(ports: Ports, stream_id: str) -> Stream:
     return stream
 
 
+# IVS on AWS: its EventBridge events stand for the local publish hook's calls. A "session" is
+# an IVS stream (``st-...``, new at each encoder connection); it is mapped to our stream.
+
+
+def ingest_started(ports: Ports, channel_arn: str, session_id: str) -> PublishGrant | None:
+    """A session began on a device's channel (Session Created or Stream Start, whichever
+    comes first): the same rules as a local publish (resume within the window, a scheduled
+    stream, or a new one). None when the session is known already (the second event).
+
+    MissingError when no device has this channel."""
+    device = ports.store.device_by_ingest(channel_arn)
+    if device is None:
+        raise MissingError(f"no device streams to {channel_arn}")
+    if ports.store.session_stream(session_id) is not None:
+        return None
+    for stream in ports.store.streams_of(device.channel_id):
+        if stream.device_id == device.device_id and stream.status is StreamStatus.LIVE:
+            # A new session while ours is live: the end of the last one is late or lost.
+            ports.store.put_session(session_id, stream.stream_id)
+            return PublishGrant(stream, device, resumed=True)
+    grant = _go_live(ports, device)
+    ports.store.put_session(session_id, grant.stream.stream_id)
+    return grant
+
+
+def ingest_ended(ports: Ports, session_id: str) -> Stream | None:
+    """The encoder left (Session Ended or Stream End): the reconnect window opens, as after a
+    local publish. None for a session not known, or no longer its stream's current one (a
+    late event after a reconnect)."""
+    stream_id = ports.store.session_stream(session_id)
+    if stream_id is None or ports.store.current_session(stream_id) != session_id:
+        return None
+    return end_publish(ports, stream_id)
+
+
+def ingest_recording_ended(
+    ports: Ports, session_ids: list[str], *, duration_s: float, playlist_key: str,
+    thumbnail_key: str | None, error: str = "",
+) -> Recording:
+    """IVS finished a recording (after its reconnect window, so the broadcast is over): the
+    stream ends, unless a newer session continues it, and its recording is registered as a
+    local one is (ready with duration and thumbnail, private) or failed with ``error``.
+
+    MissingError when none of the sessions is known."""
+    stream_id = next((found for sid in session_ids
+                      if (found := ports.store.session_stream(sid)) is not None), None)
+    if stream_id is None:
+        raise MissingError(f"no stream was fed by IVS streams {', '.join(session_ids)}")
+    if ports.store.current_session(stream_id) in session_ids:
+        finish_stream(ports, stream_id)
+    if error:
+        return upload_failed(ports, stream_id, error)
+    return recording_ready(ports, stream_id, duration_s, thumbnail_key,
+                           playlist_key=playlist_key)
+
+
+def ingest_recording_failed(ports: Ports, session_id: str, reason: str) -> Recording | None:
+    """IVS could not start recording a session: the stream goes on, its recording shows why.
+    None when the session is not known (yet)."""
+    stream_id = ports.store.session_stream(session_id)
+    return None if stream_id is None else upload_failed(ports, stream_id, reason)
+
+
 def finish_stream(ports: Ports, stream_id: str) -> Stream:
     """The window passed without a reconnect (or the owner stopped): the stream ends."""
     stream = ports.store.stream(stream_id).end(ports.clock.now())
@@ -533,24 +658,35 @@ def end_orphaned_streams(ports: Ports) -> list[str]:
 
 
 def stop_stream(ports: Ports, caller: Caller, stream_id: str) -> Stream:
-    """The owner stops a stream (the media service then cuts the encoder)."""
+    """The owner stops a stream: the ingest cuts the encoder (IVS StopStream; locally the
+    media service, seeing the stream ended), then the stream ends."""
     stream = ports.store.stream(stream_id)
     _own_channel(ports, caller, stream.channel_id)
     if stream.status is StreamStatus.SCHEDULED:
         stream = stream.end(ports.clock.now())
         ports.store.put_stream(stream)
         return stream
+    if stream.status is StreamStatus.LIVE and stream.device_id:
+        try:
+            device = ports.store.device(stream.device_id)
+        except MissingError:
+            pass
+        else:
+            _ingest(ports).stop(_ingest_arn(device))
     return finish_stream(ports, stream_id)
 
 
 def recording_ready(
-    ports: Ports, recording_id: str, duration_s: float, thumbnail_key: str | None
+    ports: Ports, recording_id: str, duration_s: float, thumbnail_key: str | None, *,
+    playlist_key: str | None = None,
 ) -> Recording:
-    """Post-stream processing finished: duration and thumbnail known, still private."""
+    """Post-stream processing finished: duration and thumbnail known (and the playlist, when
+    it is not where the recording was announced: IVS's own prefix), still private."""
     recording = ports.store.find_recording(recording_id)
     if recording is None:
         raise MissingError("recording not found")
-    recording = replace(recording, ready=True, duration_s=duration_s, thumbnail_key=thumbnail_key)
+    recording = replace(recording, ready=True, duration_s=duration_s, thumbnail_key=thumbnail_key,
+                        playlist_key=playlist_key or recording.playlist_key)
     ports.store.put_recording(recording)
     return recording
 
@@ -618,7 +754,8 @@ def start_upload(
 
 
 def upload_failed(ports: Ports, recording_id: str, reason: str) -> Recording:
-    """Transcoding gave up: the owner sees why; the recording never becomes ready."""
+    """Transcoding (or an IVS recording) failed: the owner sees why; the recording never
+    becomes ready."""
     recording = ports.store.find_recording(recording_id)
     if recording is None:
         raise MissingError("recording not found")

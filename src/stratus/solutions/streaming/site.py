@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
-from stratus.platform.ports import NotFoundError, PortError
+from stratus.platform.ports import NotFoundError, PortError, UserPool
 from stratus.platform.runtime.apigateway.events import HttpRequest, HttpResponse
 from stratus.solutions.streaming import bootstrap, service
 from stratus.solutions.streaming.chat.server import ChatServer
@@ -193,6 +193,13 @@ def _streaming_app(runtime: Any) -> Any:
     raise RuntimeError("the streaming template is not loaded in this runtime")
 
 
+def _user_pool(app: Any, resources: Any) -> UserPool:
+    """The template's user pool through its app client (the chat checks session tokens)."""
+    pool = app.user_pools["UserPool"]
+    users: UserPool = resources.user_pool(pool.pool_id, pool.clients[0].client_id)
+    return users
+
+
 Built = TypeVar("Built")
 
 
@@ -221,6 +228,7 @@ def mount(runtime: Any) -> StreamingSite:
         secrets=resources.secrets(),
         payments=TestPaymentProvider(),
         warehouse=bootstrap.local_warehouse(runtime.home),
+        users=_user_pool(app, resources),
         reconnect_window_s=float(app.parameters.get("ReconnectWindowSeconds", 10)),
     )
 

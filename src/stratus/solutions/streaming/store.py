@@ -6,12 +6,17 @@ Keys (``PK``/``SK``) and the two indexes (``GSI1``: ``Data1``/``Sort1``, ``GSI2`
 ==================  ==================  ==========================  ==========================
 entity              PK / SK             Data1 (GSI1)                Data2 (GSI2)
 ==================  ==================  ==========================  ==========================
-user                USER#id / META      EMAIL#email                 USER
+user (profile)      USER#sub / META                                 USER
+email -> user       EMAIL#email / META
 product             PRODUCT#id / META                               PRODUCT
 order               ORDER#id / META     USER#uid#ORDER              ORDER
 pairing code        PAIR#code / META
 device              DEVICE#id / META    OWNER#uid#DEVICE            DEVICE
 stream key          KEY#sha256 / META
+local ingest        LOCALINGEST#did / META  (the device's current key digest, local target)
+ingest channel      INGEST#arn / META       (channel ARN -> device, for IVS events)
+ingest session      SESSION#sid / META      (IVS stream id -> our stream id)
+current session     STREAM#id / SESSION     (the stream's latest IVS stream id)
 channel             CHANNEL#id / META   OWNER#uid#CHANNEL           CHANNEL
 stream              STREAM#id / META    CHANNEL#cid#STREAM          STREAM#status
 recording           REC#id / META       CHANNEL#cid#REC             REC
@@ -111,7 +116,8 @@ class Store:
     # -- users ----------------------------------------------------------------------------------
 
     def add_user(self, user: User) -> None:
-        """Create the user; ConflictError when the email is taken (an EMAIL# guard item)."""
+        """Create the user's profile (no password: the user pool has it); ConflictError when
+        the email is taken (an EMAIL# guard item)."""
         try:
             self.table.put(
                 {"PK": f"EMAIL#{user.email}", "SK": META, "user_id": user.user_id},
@@ -126,7 +132,7 @@ class Store:
             {
                 "PK": f"USER#{user.user_id}", "SK": META, "Data2": "USER",
                 "Sort2": _iso(user.created_at), "user_id": user.user_id, "email": user.email,
-                "password_hash": user.password_hash, "role": user.role.value,
+                "role": user.role.value,
                 "created_at": _iso(user.created_at), "display_name": user.settings.display_name,
                 "email_notifications": user.settings.email_notifications,
             }
@@ -135,8 +141,8 @@ class Store:
     @staticmethod
     def _user(item: dict[str, Any]) -> User:
         return User(
-            user_id=item["user_id"], email=item["email"], password_hash=item["password_hash"],
-            role=Role(item["role"]), created_at=_at(item["created_at"]),
+            user_id=item["user_id"], email=item["email"], role=Role(item["role"]),
+            created_at=_at(item["created_at"]),
             settings=Settings(
                 display_name=item.get("display_name", ""),
                 email_notifications=bool(item.get("email_notifications", True)),
@@ -230,7 +236,8 @@ class Store:
             "device_id": d.device_id, "owner_id": d.owner_id, "name": d.name,
             "channel_id": d.channel_id, "key_digest": d.key_digest,
             "created_at": _iso(d.created_at), "quality": d.quality.value,
-            "key_version": d.key_version,
+            "key_version": d.key_version, "ingest_arn": d.ingest_arn,
+            "playback_url": d.playback_url,
         })
 
     @staticmethod
@@ -239,7 +246,8 @@ class Store:
             device_id=i["device_id"], owner_id=i["owner_id"], name=i["name"],
             channel_id=i["channel_id"], key_digest=i.get("key_digest"),
             created_at=_at(i["created_at"]), quality=Quality(i["quality"]),
-            key_version=int(i.get("key_version", 1)),
+            key_version=int(i.get("key_version", 1)), ingest_arn=i.get("ingest_arn") or "",
+            playback_url=i.get("playback_url") or "",
         )
 
     def device(self, device_id: str) -> Device:
@@ -258,12 +266,54 @@ class Store:
         if digest:
             self.table.delete({"PK": f"KEY#{digest}", "SK": META})
 
-    def device_by_key(self, digest: str) -> Device | None:
+    def key_owner(self, digest: str) -> str | None:
+        """The device a key digest is indexed to (the index alone, see ``device_by_key``)."""
         item = self.table.get({"PK": f"KEY#{digest}", "SK": META})
+        return None if item is None else str(item["device_id"])
+
+    def device_by_key(self, digest: str) -> Device | None:
+        device_id = self.key_owner(digest)
+        if device_id is None:
+            return None
+        device = self.device(device_id)
+        return device if device.key_digest == digest else None
+
+    def put_local_ingest(self, device_id: str, digest: str | None) -> None:
+        self.table.put({"PK": f"LOCALINGEST#{device_id}", "SK": META, "key_digest": digest})
+
+    def local_ingest_exists(self, device_id: str) -> bool:
+        return self.table.get({"PK": f"LOCALINGEST#{device_id}", "SK": META}) is not None
+
+    def local_ingest_digest(self, device_id: str) -> str | None:
+        item = self.table.get({"PK": f"LOCALINGEST#{device_id}", "SK": META}) or {}
+        return item.get("key_digest") or None
+
+    def delete_local_ingest(self, device_id: str) -> None:
+        self.table.delete({"PK": f"LOCALINGEST#{device_id}", "SK": META})
+
+    def put_ingest(self, arn: str, device_id: str) -> None:
+        self.table.put({"PK": f"INGEST#{arn}", "SK": META, "device_id": device_id})
+
+    def device_by_ingest(self, arn: str) -> Device | None:
+        """The device whose ingest channel is ``arn`` (None for a channel not ours)."""
+        item = self.table.get({"PK": f"INGEST#{arn}", "SK": META})
         if item is None:
             return None
         device = self.device(str(item["device_id"]))
-        return device if device.key_digest == digest else None
+        return device if device.ingest_arn == arn else None
+
+    def put_session(self, session_id: str, stream_id: str) -> None:
+        """An IVS stream (session) feeds our stream; it is the stream's current one."""
+        self.table.put({"PK": f"SESSION#{session_id}", "SK": META, "stream_id": stream_id})
+        self.table.put({"PK": f"STREAM#{stream_id}", "SK": "SESSION", "session_id": session_id})
+
+    def session_stream(self, session_id: str) -> str | None:
+        item = self.table.get({"PK": f"SESSION#{session_id}", "SK": META})
+        return None if item is None else str(item["stream_id"])
+
+    def current_session(self, stream_id: str) -> str | None:
+        item = self.table.get({"PK": f"STREAM#{stream_id}", "SK": "SESSION"})
+        return None if item is None else str(item["session_id"])
 
     # -- channels, streams, recordings ----------------------------------------------------------
 

@@ -3,21 +3,20 @@
 Clients connect to ``ws://HOST:PORT/chat/<channel id>?token=JWT`` (without a token they only
 read). Client frames are JSON: ``{"type": "say", "text": ...}``, and for moderators
 ``{"type": "delete", "id": MESSAGE}``, ``{"type": "ban"|"unban", "user": USER}``,
-``{"type": "slow", "seconds": N}``. The server sends ``history``, ``message``, ``deleted``,
-``room`` and ``error`` frames. Rules run in :mod:`stratus.solutions.streaming.service`.
+``{"type": "slow", "seconds": N}``, and ``{"type": "history"}`` from anyone. The server
+sends ``history`` (at once on connecting), ``message``, ``deleted``, ``room`` and ``error``
+frames. Frames and rules are shared with the AWS chat: :mod:`.frames`.
 
 With ``redis_url`` every event is published on ``stratus:chat:<channel>`` and each process
 delivers what it receives to its own sockets, so several chat processes share rooms. On AWS
-this is an API Gateway WebSocket API (not in the phase 1 template).
+chat is an API Gateway WebSocket API (``entrypoints/chat.py``); this server is the local one.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections import defaultdict
-from dataclasses import asdict
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,24 +24,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
 from stratus.solutions.streaming import service
-from stratus.solutions.streaming.domain import DomainError
-from stratus.solutions.streaming.domain.chat import ChatRoom
+from stratus.solutions.streaming.chat import frames
 from stratus.solutions.streaming.service import AuthError, Caller, Ports
-from stratus.solutions.streaming.store import MissingError
 
 log = logging.getLogger("stratus.streaming.chat")
 CHANNEL_PREFIX = "stratus:chat:"
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, default=str)
-
-
-def _room(room: object) -> dict[str, Any]:
-    if not isinstance(room, ChatRoom):
-        return {"type": "room"}
-    return {"type": "room", "channel_id": room.channel_id, "slow_mode_s": room.slow_mode_s,
-            "banned": sorted(room.banned)}
 
 
 class ChatHub:
@@ -79,7 +65,7 @@ class ChatHub:
 
     def publish(self, room: str, event: dict[str, Any]) -> None:
         """Deliver ``event`` to every socket of ``room`` (in every process with Redis)."""
-        text = _json(event)
+        text = frames.encode(event)
         if self._redis is not None:
             self._redis.publish(CHANNEL_PREFIX + room, text)
         else:
@@ -165,13 +151,9 @@ class ChatServer:
             try:
                 who = service.authenticate(self.ports, token)
             except AuthError as exc:
-                conn.send(_json({"type": "error", "reason": str(exc)}))
+                conn.send(frames.encode(frames.error(str(exc))))
         self.hub.join(room, conn)  # before the history: nothing posted after it is missed
-        try:
-            history = self.ports.store.chat_history(room)
-        except MissingError:
-            history = []
-        conn.send(_json({"type": "history", "messages": [asdict(m) for m in history]}))
+        conn.send(frames.encode(frames.history(self.ports, room)))
         try:
             for raw in conn:
                 self._on_frame(conn, room, who, raw)
@@ -183,28 +165,8 @@ class ChatServer:
     def _on_frame(
         self, conn: ServerConnection, room: str, who: Caller | None, raw: str | bytes
     ) -> None:
-        try:
-            frame = json.loads(raw)
-            if not isinstance(frame, dict):
-                raise ValueError("frame must be a JSON object")
-            if who is None:
-                raise AuthError("sign in to chat")
-            kind = frame.get("type")
-            if kind == "say":
-                message = service.post_chat(self.ports, who, room, str(frame.get("text", "")))
-                self.hub.publish(room, {"type": "message", **asdict(message)})
-            elif kind == "delete":
-                service.moderate(self.ports, who, room, "delete", target=str(frame.get("id")))
-                self.hub.publish(room, {"type": "deleted", "id": frame.get("id")})
-            elif kind in ("ban", "unban"):
-                result = service.moderate(self.ports, who, room, kind,
-                                          target=str(frame.get("user")))
-                self.hub.publish(room, _room(result))
-            elif kind == "slow":
-                result = service.moderate(self.ports, who, room, "slow",
-                                          seconds=int(frame.get("seconds", 0)))
-                self.hub.publish(room, _room(result))
-            else:
-                raise ValueError("type: say, delete, ban, unban or slow")
-        except (ValueError, TypeError, DomainError, AuthError, MissingError) as exc:
-            conn.send(_json({"type": "error", "reason": str(exc)}))
+        outcome = frames.handle(self.ports, who, room, raw)
+        if outcome.reply is not None:
+            conn.send(frames.encode(outcome.reply))
+        if outcome.broadcast is not None:
+            self.hub.publish(room, outcome.broadcast)

@@ -1,20 +1,17 @@
-"""Users, roles and passwords. Passwords are hashed with scrypt (RFC 7914) and a random salt."""
+"""Users and roles. Passwords are not here: the user pool (Cognito on AWS, the local pool
+with scrypt hashes) keeps them, checks them and issues the session tokens."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from stratus.solutions.streaming.domain import DomainError, NotAllowedError
 
-MIN_PASSWORD = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 
 
 class Role(StrEnum):
@@ -26,6 +23,18 @@ class Role(StrEnum):
 
 
 _RANK = {Role.VIEWER: 0, Role.OWNER: 1, Role.ADMIN: 2}
+#: The user pool group of each role above viewer (every user is a viewer).
+ROLE_GROUPS = {Role.OWNER: "device-owner", Role.ADMIN: "admin"}
+
+
+def role_of_groups(groups: Iterable[str]) -> Role:
+    """The highest role whose group is among ``groups`` (viewer when none)."""
+    found = set(groups)
+    best = Role.VIEWER
+    for role, group in ROLE_GROUPS.items():
+        if group in found and _RANK[role] > _RANK[best]:
+            best = role
+    return best
 
 
 @dataclass(frozen=True)
@@ -40,10 +49,9 @@ class Settings:
 class User:
     """A registered account."""
 
-    user_id: str
+    user_id: str  # the user pool's ``sub``
     email: str
-    password_hash: str
-    role: Role
+    role: Role  # kept equal to the user's pool groups (see service.change_role)
     created_at: datetime
     settings: Settings = field(default_factory=lambda: Settings(display_name=""))
 
@@ -64,36 +72,3 @@ def normalise_email(email: str) -> str:
     if not _EMAIL.match(cleaned) or len(cleaned) > 254:
         raise DomainError("email: not a valid address")
     return cleaned
-
-
-def check_password_policy(password: str) -> None:
-    """At least 10 characters, not all of one kind."""
-    if len(password) < MIN_PASSWORD:
-        raise DomainError(f"password: at least {MIN_PASSWORD} characters")
-    if password.isdigit() or password.isalpha():
-        raise DomainError("password: mix letters with digits or symbols")
-
-
-def hash_password(password: str, salt: bytes) -> str:
-    """``scrypt$N$r$p$salt$hash`` (base64) for ``password`` with a 16-byte random ``salt``."""
-    digest = hashlib.scrypt(
-        password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32
-    )
-    enc = base64.b64encode
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${enc(salt).decode()}${enc(digest).decode()}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    """Constant-time check of ``password`` against a :func:`hash_password` string."""
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(
-            password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
-            dklen=len(expected),
-        )
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(actual, expected)

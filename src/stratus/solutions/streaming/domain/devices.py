@@ -77,6 +77,10 @@ class Device:
     created_at: datetime
     quality: Quality = Quality.PASSTHROUGH
     key_version: int = 1
+    ingest_arn: str = ""
+    """The device's ingest channel (an IVS channel ARN on AWS, a local one locally)."""
+    playback_url: str = ""
+    """Where viewers play the device's live stream (IVS); empty locally (per stream there)."""
 
     @property
     def revoked(self) -> bool:

@@ -11,13 +11,14 @@ import binascii
 from dataclasses import asdict
 from typing import Any
 
-from stratus.solutions.streaming import bootstrap, schemas, service
+from stratus.solutions.streaming import bootstrap, mediasigning, schemas, service
 from stratus.solutions.streaming.domain.accounts import Role, User
 from stratus.solutions.streaming.domain.devices import Device, Quality
 from stratus.solutions.streaming.domain.orders import OrderStatus, Shipping
 from stratus.solutions.streaming.domain.streams import (
     Channel,
     Recording,
+    Stream,
     StreamStatus,
     Visibility,
 )
@@ -34,6 +35,7 @@ from stratus.solutions.streaming.entrypoints.http import (
     track_quietly,
 )
 from stratus.solutions.streaming.service import Ports
+from stratus.solutions.streaming.store import MissingError
 
 
 def _user(u: User) -> dict[str, Any]:
@@ -54,9 +56,33 @@ def _channel(c: Channel, ports: Ports) -> dict[str, Any]:
             "cover_url": f"/media/{c.cover_key}" if c.cover_key else None}
 
 
-def _recording(r: Recording) -> dict[str, Any]:
-    return {**asdict(r), "playlist_url": f"/media/{r.playlist_key}",
-            "thumbnail_url": f"/media/{r.thumbnail_key}" if r.thumbnail_key else None}
+def _live_playlist(ports: Ports, live: Stream) -> str:
+    """The device's IVS playback URL on AWS; locally the site's live HLS of the stream."""
+    if live.device_id:
+        try:
+            playback = ports.store.device(live.device_id).playback_url
+        except MissingError:
+            playback = ""
+        if playback:
+            return playback
+    return f"/live/{live.stream_id}/index.m3u8"
+
+
+def _media_host(event: dict[str, Any], ports: Ports) -> str | None:
+    """The CloudFront host the browser uses (for signed media); None locally."""
+    if ports.media is None:
+        return None
+    return mediasigning.site_host(event.get("headers"), ports.site_url)
+
+
+def _recording(r: Recording, ports: Ports, event: dict[str, Any]) -> dict[str, Any]:
+    """A recording the caller may see. On AWS its thumbnail is a CloudFront signed URL (the
+    playlist's folder needs the cookies of GET /recordings/{id}); locally plain site paths."""
+    thumbnail = f"/media/{r.thumbnail_key}" if r.thumbnail_key else None
+    host = _media_host(event, ports)
+    if r.thumbnail_key and ports.media is not None and host:
+        thumbnail = ports.media.object_url(host, r.thumbnail_key)
+    return {**asdict(r), "playlist_url": f"/media/{r.playlist_key}", "thumbnail_url": thumbnail}
 
 
 # ---- accounts ---------------------------------------------------------------------------------
@@ -64,8 +90,9 @@ def _recording(r: Recording) -> dict[str, Any]:
 
 def _register(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     body = parse_body(event, schemas.Register)
-    user = service.register(ports, body.email, body.password, body.display_name)
-    return respond(201, {"user": _user(user), "token": service.issue_token(ports, user)})
+    service.register(ports, body.email, body.password, body.display_name)
+    user, token = service.login(ports, body.email, body.password)
+    return respond(201, {"user": _user(user), "token": token})
 
 
 def _login(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
@@ -185,9 +212,9 @@ def _configure(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
 
 
 def _rotate(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
-    device, key = service.rotate_key(ports, caller(event, ports), path(event, "deviceId"))
-    return respond(200, {"device": _device(device), "stream_key": key,
-                         "ingest_url": service.ingest_url(ports)})
+    paired = service.rotate_key(ports, caller(event, ports), path(event, "deviceId"))
+    return respond(200, {"device": _device(paired.device), "stream_key": paired.stream_key,
+                         "ingest_url": paired.ingest_url})
 
 
 def _revoke(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
@@ -222,7 +249,7 @@ def _home(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
 
     live = [card(s) for s in ports.store.streams_with(StreamStatus.LIVE)]
     upcoming = [card(s) for s in ports.store.streams_with(StreamStatus.SCHEDULED)]
-    public = [_recording(r) for r in ports.store.recordings()
+    public = [_recording(r, ports, event) for r in ports.store.recordings()
               if r.visibility is Visibility.PUBLIC and r.ready][:12]
     return respond(200, {"live": live, "upcoming": upcoming, "recordings": public,
                          "channels": [_channel(c, ports) for c in channels.values()]})
@@ -251,15 +278,14 @@ def _get_channel(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     live = ports.store.stream(channel.live_stream_id) if channel.live_stream_id else None
     streams = ports.store.streams_of(channel.channel_id)
     recordings = [
-        _recording(r) for r in ports.store.recordings_of(channel.channel_id)
+        _recording(r, ports, event) for r in ports.store.recordings_of(channel.channel_id)
         if mine or (r.visibility is Visibility.PUBLIC and r.ready)
     ]
     track_quietly(ports, event, "view_channel", channel_id=channel.channel_id,
                   stream_id=live.stream_id if live else "")
     return respond(200, {
         "channel": _channel(channel, ports), "mine": mine,
-        "live": {**asdict(live), "playlist_url": f"/live/{live.stream_id}/index.m3u8"}
-        if live else None,
+        "live": {**asdict(live), "playlist_url": _live_playlist(ports, live)} if live else None,
         "schedule": [asdict(s) for s in streams if s.status is StreamStatus.SCHEDULED],
         "history": [asdict(s) for s in streams if s.status is StreamStatus.ENDED][:20],
         "recordings": recordings,
@@ -307,8 +333,16 @@ def _get_recording(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     track_quietly(ports, event, "view_recording", channel_id=recording.channel_id,
                   recording_id=recording.recording_id,
                   stream_id=recording.recording_id if recording.source == "stream" else "")
-    return respond(200, {**_recording(recording),
-                         "likes": ports.store.likes(f"recording:{recording.recording_id}")})
+    body = {**_recording(recording, ports, event),
+            "likes": ports.store.likes(f"recording:{recording.recording_id}")}
+    host = _media_host(event, ports)
+    if ports.media is None or host is None or not recording.playlist_key:
+        return respond(200, body)
+    # AWS: CloudFront signed cookies for the playlist's folder (playlist and segments).
+    grant = ports.media.grant_folder(host, recording.playlist_key)
+    response = respond(200, {**body, "media_expires_at": grant.expires_at})
+    response["multiValueHeaders"] = {"Set-Cookie": grant.set_cookies}
+    return response
 
 
 def _start_upload(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
@@ -318,7 +352,7 @@ def _start_upload(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
         body.size_bytes, Quality(body.quality),
     )
     return respond(201, {
-        "recording": _recording(grant.recording),
+        "recording": _recording(grant.recording, ports, event),
         "upload": {"url": grant.upload_url, "method": "PUT",
                    "headers": {"Content-Type": grant.content_type},
                    "expires_at": grant.expires_at},
@@ -330,7 +364,7 @@ def _set_visibility(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     recording = service.set_recording_visibility(
         ports, caller(event, ports), path(event, "recordingId"), Visibility(body.visibility)
     )
-    return respond(200, _recording(recording))
+    return respond(200, _recording(recording, ports, event))
 
 
 def _target(event: dict[str, Any]) -> str:
@@ -429,7 +463,7 @@ def _admin_list(kind: str) -> Route:
         elif kind == "streams":
             rows = [asdict(s) for status in StreamStatus for s in ports.store.streams_with(status)]
         else:
-            rows = [_recording(r) for r in ports.store.recordings()]
+            rows = [_recording(r, ports, event) for r in ports.store.recordings()]
         return respond(200, {kind: rows})
 
     return route

@@ -1,8 +1,11 @@
 """Post-stream processing done: a recording's ``events/recording-ended.json`` landed.
 
-The S3 object-created event (suffix ``recording-ended.json``) triggers this function, as
-IVS auto-record writes ``events/recording-ended.json`` after the media on AWS. It marks the
+The S3 object-created event (prefix ``recordings/``, suffix ``recording-ended.json``)
+triggers this function: the local media service and the upload transcoder write
+``recordings/<id>/events/recording-ended.json`` last, as IVS auto-record does. It marks the
 recording ready with its duration and thumbnail; it stays private until the owner publishes.
+IVS's own recordings (``ivs/v1/...``, another schema) come through the ``IVS Recording State
+Change`` event instead (``entrypoints/ivs.py``); such keys are skipped here.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ready = 0
     for record in event.get("Records", []):
         key = unquote_plus(str(record.get("s3", {}).get("object", {}).get("key", "")))
-        if not key.endswith("events/recording-ended.json"):
+        if not key.startswith("recordings/") or not key.endswith("events/recording-ended.json"):
             continue
         try:
             info = json.loads(ports.recordings.get(key))

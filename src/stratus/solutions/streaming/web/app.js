@@ -20,7 +20,18 @@ async function api(method, path, body) {
 }
 
 function formData(form) { return Object.fromEntries(new FormData(form).entries()); }
-function mediaUrl(path) { return state.config.site + path; }
+function mediaUrl(path) { return /^https?:\/\//.test(path) ? path : state.config.site + path; }
+// Locally the site checks the session (?token=); on AWS a thumbnail URL is already signed
+// for CloudFront, and any other query parameter would break its signature.
+function thumbUrl(path) {
+  return state.config.signed_media ? mediaUrl(path) : mediaUrl(path) + "?token=" + encodeURIComponent(state.token || "");
+}
+// On AWS (config.signed_media) private media comes through CloudFront with signed cookies,
+// which GET /recordings/{id} sets for the recording's folder; locally the site checks access.
+async function playRecording(r) {
+  if (state.config.signed_media) await api("GET", "/recordings/" + encodeURIComponent(r.recording_id));
+  play(mediaUrl(r.playlist_url), true);
+}
 function setWho() {
   const who = $("#who");
   if (who) who.textContent = state.user ? `${state.user.display_name} (${state.user.role})` : "not signed in";
@@ -105,8 +116,8 @@ async function channel() {
   $("#status").textContent = data.live ? "LIVE: " + data.live.title : "offline";
   $("#schedule").innerHTML = data.schedule.map((s) => `<li>${esc(s.title)} <span class="muted">${esc(s.scheduled_at)}</span></li>`).join("") || "<li class='muted'>nothing scheduled</li>";
   $("#comments").innerHTML = data.comments.map((c) => `<li><b>${esc(c.user_name)}</b> ${esc(c.text)}</li>`).join("");
-  $("#recordings").innerHTML = data.recordings.map((r) => `<div class="card" data-recording="${esc(r.recording_id)}">${r.thumbnail_url ? `<img src="${mediaUrl(r.thumbnail_url)}?token=${esc(state.token || "")}" alt="">` : ""}<b>${esc(r.title)}</b><div class="muted">${r.ready ? Math.round(r.duration_s) + " s" : (r.error ? "failed: " + esc(r.error) : "processing")} · ${esc(r.visibility)}${r.source === "upload" ? " · upload" : ""}</div>${r.ready ? `<button class="play-rec" data-url="${esc(r.playlist_url)}">Play</button>` : ""}${data.mine && r.ready && r.visibility === "private" ? `<button class="publish-rec" data-id="${esc(r.recording_id)}">Publish</button>` : ""}</div>`).join("") || "<p class='muted'>no recordings</p>";
-  document.querySelectorAll(".play-rec").forEach((b) => b.onclick = () => play(mediaUrl(b.dataset.url), true));
+  $("#recordings").innerHTML = data.recordings.map((r) => `<div class="card" data-recording="${esc(r.recording_id)}">${r.thumbnail_url ? `<img src="${esc(thumbUrl(r.thumbnail_url))}" alt="">` : ""}<b>${esc(r.title)}</b><div class="muted">${r.ready ? Math.round(r.duration_s) + " s" : (r.error ? "failed: " + esc(r.error) : "processing")} · ${esc(r.visibility)}${r.source === "upload" ? " · upload" : ""}</div>${r.ready ? `<button class="play-rec" data-url="${esc(r.playlist_url)}">Play</button>` : ""}${data.mine && r.ready && r.visibility === "private" ? `<button class="publish-rec" data-id="${esc(r.recording_id)}">Publish</button>` : ""}</div>`).join("") || "<p class='muted'>no recordings</p>";
+  document.querySelectorAll(".play-rec").forEach((b) => b.onclick = () => playRecording(data.recordings.find((r) => r.recording_id === b.closest("[data-recording]").dataset.recording)).catch((e) => { $("#player-state").textContent = "error: " + e.message; }));
   document.querySelectorAll(".publish-rec").forEach((b) => b.onclick = async () => { await api("PUT", "/recordings/" + b.dataset.id, { visibility: "public" }); await channel(); });
   $("#upload-form").hidden = !data.mine;
   $("#upload-form").onsubmit = (ev) => { ev.preventDefault(); uploadVideo(cid, ev.target); };
@@ -116,7 +127,7 @@ async function channel() {
     if (!hls || $("#player").dataset.src !== mediaUrl(data.live.playlist_url)) play(mediaUrl(data.live.playlist_url), false);
   } else if (params.get("r")) {
     const rec = data.recordings.find((r) => r.recording_id === params.get("r"));
-    if (rec && rec.ready && (!hls)) play(mediaUrl(rec.playlist_url), true);
+    if (rec && rec.ready && (!hls)) await playRecording(rec);
   }
   $("#like").onclick = async () => { try { $("#likes").textContent = (await api("POST", `/likes/channel:${cid}`)).likes; } catch (e) { $("#chat-error").textContent = e.message; } };
   $("#follow").onclick = async () => { try { await api("POST", `/channels/${cid}/follow`); $("#follow").textContent = "Following"; } catch (e) { $("#chat-error").textContent = e.message; } };
@@ -151,15 +162,24 @@ let chatSocket = null;
 function connectChat(cid, moderator) {
   if (chatSocket) return;
   const log = $("#chat-log");
-  const token = state.token ? "?token=" + encodeURIComponent(state.token) : "";
-  chatSocket = new WebSocket(`${state.config.chat_url}/chat/${encodeURIComponent(cid)}${token}`);
+  // AWS: the API Gateway WebSocket API takes the room as ?channel= and sends the history when
+  // asked (nothing can be sent during its $connect); locally the room is in the path.
+  const aws = state.config.target === "aws";
+  const query = new URLSearchParams(aws ? { channel: cid } : {});
+  if (state.token) query.set("token", state.token);
+  const path = aws ? "" : `/chat/${encodeURIComponent(cid)}`;
+  const qs = query.toString();
+  chatSocket = new WebSocket(`${state.config.chat_url}${path}${qs ? "?" + qs : ""}`);
   const show = (m) => {
     const div = document.createElement("div");
     div.className = "msg"; div.id = "m-" + m.message_id;
     div.innerHTML = `<b>${esc(m.user_name)}</b> <span class="text">${esc(m.deleted ? "(deleted)" : m.text)}</span>` + (moderator ? ` <a href="#" data-del="${esc(m.message_id)}" class="muted">delete</a> <a href="#" data-ban="${esc(m.user_id)}" class="muted">ban</a>` : "");
     log.appendChild(div); log.scrollTop = log.scrollHeight;
   };
-  chatSocket.onopen = () => { log.dataset.connected = "1"; };
+  chatSocket.onopen = () => {
+    log.dataset.connected = "1";
+    if (aws) chatSocket.send(JSON.stringify({ type: "history" }));
+  };
   chatSocket.onmessage = (ev) => {
     const f = JSON.parse(ev.data);
     if (f.type === "history") f.messages.forEach(show);
