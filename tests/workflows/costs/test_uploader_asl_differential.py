@@ -27,6 +27,7 @@ PLAN = {
             "ClientId": "beta",
             "Reports": [
                 {"ClientId": "beta", "ConfigurationId": "gcp", "ReportType": "GCP_BILLING"},
+                {"ClientId": "beta", "ConfigurationId": "bq", "ReportType": "GCP_BIGQUERY"},
                 {"ClientId": "beta", "ConfigurationId": "web", "ReportType": "HTTP"},
             ],
         },

@@ -15,12 +15,15 @@ import click
 
 from stratus.solutions.costs.domain.focus import PROVIDERS
 from stratus.solutions.costs.ports import DIMENSIONS
+from stratus.solutions.costs.reports import MAX_LIMIT
 
 
 def _fail(message: str) -> NoReturn:
     click.secho(f"error: {message}", fg="red", err=True)
     sys.exit(2)
 
+
+COSTS_APP, COSTS_API = "costs", "CostsApi"  # the Reporting API in a runtime's runtime.json
 
 HOME = click.option(
     "--home",
@@ -147,7 +150,9 @@ def _by(value: str) -> str:
     "--cost", type=click.Choice(["billed", "effective"]), default="billed", show_default=True
 )
 @click.option("--month", default=None, metavar="YYYY-MM", help="One billing period.")
-@click.option("--limit", type=int, default=None, help="At most this many rows.")
+@click.option(
+    "--limit", type=click.IntRange(1, MAX_LIMIT), default=None, help="At most this many rows."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @HOME
 def report(
@@ -159,15 +164,79 @@ def report(
     as_json: bool,
     home: Path,
 ) -> None:
-    """Print a cost report, as the Reporting API serves it."""
+    """Print a cost report, as the Reporting API serves it.
+
+    While a runtime serves --home (`stratus up`), the report comes from its Reporting API
+    (found through HOME/runtime.json); otherwise from the fact store directly."""
+    from stratus.solutions.costs import reports
+
+    try:
+        reports.validate(by, cost, month)
+    except reports.ReportRequestError as error:
+        _fail(str(error))
+    query = {"by": by, "cost": cost, **({"month": month} if month else {})}
+    if limit is not None:
+        query["limit"] = str(limit)
+    result, unreachable = _report_from_runtime(home, client_id, query)
+    if result is None:
+        result = _report_from_store(home, client_id, by, cost, month, limit, unreachable)
+    _print_report(result, as_json=as_json)
+
+
+def _report_from_runtime(
+    home: Path, client_id: str, query: dict[str, str]
+) -> tuple[dict[str, Any] | None, str]:
+    """The report from the Reporting API of the runtime serving ``home``: ``(report, "")``;
+    ``(None, "")`` when no runtime is recorded, ``(None, why)`` when it did not answer. An
+    answer of 4xx is the CLI's error (exit 2)."""
+    from urllib.parse import quote
+
+    from stratus.platform.runtime import discovery
+
+    runtime = discovery.running(home)
+    api = runtime.api(COSTS_APP, COSTS_API) if runtime is not None else None
+    if api is None:
+        return None, ""
+    try:
+        status, body = api.get_json(f"/reports/{quote(client_id, safe='')}", query)
+    except discovery.UnreachableError as error:
+        return None, str(error)
+    if status == 200 and isinstance(body, dict):
+        return body, ""
+    reason = _api_reason(body)
+    if 400 <= status < 500:
+        _fail(f"the Reporting API at {api.url} answered {status}: {reason}")
+    return None, f"the Reporting API at {api.url} answered {status}: {reason}"
+
+
+def _api_reason(body: Any) -> str:
+    """``message: reason; reason`` of an API error body (``{"message", "reasons"?}``)."""
+    if not isinstance(body, dict):
+        return str(body or "no body")[:500]
+    message = str(body.get("message") or body.get("Message") or "no message")
+    reasons = body.get("reasons")
+    if isinstance(reasons, list) and reasons:
+        return f"{message}: {'; '.join(map(str, reasons))}"
+    return message
+
+
+def _report_from_store(
+    home: Path,
+    client_id: str,
+    by: str,
+    cost: str,
+    month: str | None,
+    limit: int | None,
+    unreachable: str,
+) -> dict[str, Any]:
+    """The report read from the fact store under ``home`` (no runtime holds it)."""
     from stratus.solutions.costs import reports
     from stratus.solutions.costs.bootstrap import facts_for
     from stratus.solutions.costs.ports import FactStoreError
 
     try:
-        reports.validate(by, cost, month)
         store = facts_for(None, home)
-        result = reports.cost_report(
+        return reports.cost_report(
             store,
             client_id,
             by,
@@ -178,14 +247,24 @@ def report(
     except reports.ReportRequestError as error:
         _fail(str(error))
     except FactStoreError as error:
-        _fail(f"{error} (is `stratus up` holding the fact store? stop it or use its API)")
+        if unreachable:
+            _fail(f"{unreachable}; and the fact store cannot be opened directly: {error}")
+        _fail(
+            f"{error} (is another stratus process using this --home? no running `stratus up` "
+            f"is recorded in {home / 'runtime.json'} whose Reporting API could answer instead)"
+        )
+
+
+def _print_report(result: dict[str, Any], *, as_json: bool) -> None:
+    """A cost report as a table (or its JSON), whichever way it was obtained."""
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
+    client_id, by, cost, month = result["client_id"], result["by"], result["cost"], result["month"]
     if not result["rows"]:
         click.echo(f"no published costs for client {client_id}" + (f" in {month}" if month else ""))
         return
-    width = max(len(r["key"]) for r in result["rows"])
+    width = max(len(by), len("total"), *(len(r["key"]) for r in result["rows"]))
     click.echo(f"{by:<{width}}  {'currency':<8}  {cost + ' cost':>20}  rows")
     for row in result["rows"]:
         click.echo(

@@ -34,6 +34,7 @@ from stratus.solutions.costs.ports import (
 )
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MAX_LIMIT = 1000  # the most rows a report request may ask for (API and CLI)
 
 
 class ReportRequestError(ValueError):

@@ -117,6 +117,15 @@ REPORT_TYPES: Mapping[str, ReportTypeInfo] = MappingProxyType(
             ("path", "bucket", "gcs_bucket", "endpoint", "prefix", *_COMMON_OPTIONAL),
             "GCP billing export files from Cloud Storage, a local path or a bucket",
         ),
+        "GCP_BIGQUERY": ReportTypeInfo(
+            "GCP_BIGQUERY",
+            "gcp",
+            "gcp",
+            ("dataset", "table"),
+            ("project", "months", "endpoint", "etl_provider"),
+            "the Cloud Billing export to BigQuery (standard or detailed usage cost table), "
+            "queried per invoice month",
+        ),
         "LOCAL_FILE": ReportTypeInfo(
             "LOCAL_FILE",
             "local",
@@ -137,6 +146,37 @@ REPORT_TYPES: Mapping[str, ReportTypeInfo] = MappingProxyType(
 )
 
 ETL_PROVIDERS = ("aws-cur", "aws-focus", "azure", "gcp", "oci", "focus")
+
+#: BigQuery names that GCP_BIGQUERY puts into SQL (a table name cannot be a query parameter):
+#: a project id (optionally ``domain:``-scoped), a dataset id, a table id of letters, digits,
+#: ``_`` and ``-`` (the billing export's ``gcp_billing_export_v1_<BILLING_ACCOUNT_ID>``).
+BIGQUERY_PROJECT = re.compile(r"^(?:[a-z][a-z0-9.-]{0,61}[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+BIGQUERY_DATASET = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
+BIGQUERY_TABLE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,1023}$")
+BIGQUERY_MAX_MONTHS = 120
+
+
+def check_bigquery(config: Mapping[str, Any]) -> list[str]:
+    """Reasons why a GCP_BIGQUERY ``Config`` names no valid table or month window."""
+    reasons: list[str] = []
+    project = str(config.get("project") or "")
+    if project and not BIGQUERY_PROJECT.match(project):
+        reasons.append("Config.project: must be a GCP project id (6-30 a-z, 0-9, '-')")
+    dataset = str(config.get("dataset") or "")
+    if dataset and not BIGQUERY_DATASET.match(dataset):
+        reasons.append("Config.dataset: must be a BigQuery dataset id (letters, digits, '_')")
+    table = str(config.get("table") or "")
+    if table and not BIGQUERY_TABLE.match(table):
+        reasons.append(
+            "Config.table: must be a BigQuery table id (letters, digits, '_', '-'), "
+            "e.g. gcp_billing_export_v1_<BILLING_ACCOUNT_ID>"
+        )
+    months = config.get("months")
+    if months is not None and not (
+        isinstance(months, str) and months.isdigit() and 1 <= int(months) <= BIGQUERY_MAX_MONTHS
+    ):
+        reasons.append(f"Config.months: must be a whole number from 1 to {BIGQUERY_MAX_MONTHS}")
+    return reasons
 
 
 @dataclass(frozen=True)
@@ -259,6 +299,8 @@ def check_configuration(
         sources = [k for k in ("path", "bucket", "gcs_bucket") if config.get(k)]
         if len(sources) != 1:
             reasons.append("Config: GCP_BILLING needs exactly one of path, bucket or gcs_bucket")
+    if report_type == "GCP_BIGQUERY":
+        reasons.extend(check_bigquery(config))
     if report_type == "AZURE_EXPORT":
         sources = [k for k in ("path", "bucket", "container") if config.get(k)]
         if len(sources) != 1:

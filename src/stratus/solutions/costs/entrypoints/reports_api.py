@@ -30,7 +30,7 @@ from stratus.solutions.costs.entrypoints.apiutil import (
 )
 
 BASE = "/reports/{clientId}"
-MAX_LIMIT = 1000
+MAX_LIMIT = reports.MAX_LIMIT
 
 
 def _limit(event: dict[str, Any], default: int | None) -> int | None:

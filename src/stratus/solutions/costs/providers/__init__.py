@@ -1,10 +1,11 @@
 """Report sources: one interface (:class:`ReportSource`), one class per provider.
 
 Importing this package registers every source: files/HTTP/bucket (local, Azure and GCP
-exports) and AWS (S3, through the aws adapters, loaded only when used).
+exports), the GCP billing export in BigQuery, and AWS (S3, through the aws adapters, loaded
+only when used).
 """
 
-from stratus.solutions.costs.providers import aws, files
+from stratus.solutions.costs.providers import aws, bigquery, files
 from stratus.solutions.costs.providers.base import (
     ReportSource,
     SourceContext,
@@ -21,6 +22,7 @@ __all__ = [
     "SourceError",
     "SourceFile",
     "aws",
+    "bigquery",
     "files",
     "register",
     "registered",

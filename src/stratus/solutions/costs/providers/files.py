@@ -10,8 +10,8 @@
   the client's credential, for AWS (see :mod:`.aws`).
 
 Azure exports are read from Azure Blob Storage (:mod:`.azure_blob`), GCP billing exports from
-Google Cloud Storage (:mod:`.gcs`; not from BigQuery), or either from a local path or an
-ObjectStore-compatible bucket.
+Google Cloud Storage (:mod:`.gcs`), or either from a local path or an ObjectStore-compatible
+bucket. GCP billing data in its BigQuery export is ``GCP_BIGQUERY`` (:mod:`.bigquery`).
 """
 
 from __future__ import annotations
