@@ -17,10 +17,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from stratus.platform.adapters.aws.errors import Codes, error_code, translate
 from stratus.platform.ports.errors import (
-    BackendUnavailableError,
     InvalidRequestError,
     MessageTooLargeError,
     PortError,
@@ -36,21 +36,14 @@ def region_of(endpoint: str) -> str | None:
     return found.group(1) if found else None
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+_TABLE: Codes = {
+    "PayloadTooLargeException": MessageTooLargeError,
+    "BadRequestException": InvalidRequestError,
+}
 
 
 def _translate(exc: Exception, what: str) -> PortError:
-    if isinstance(exc, ClientError):
-        code = _code(exc)
-        if code == "PayloadTooLargeException":
-            return MessageTooLargeError(f"{what}: {code}: {exc}")
-        if code == "BadRequestException":
-            return InvalidRequestError(f"{what}: {code}: {exc}")
-        return BackendUnavailableError(f"{what}: {code}: {exc}")
-    if isinstance(exc, ParamValidationError):  # refused by botocore before sending
-        return InvalidRequestError(f"{what}: {exc}")
-    return BackendUnavailableError(f"{what}: {exc}")
+    return translate(exc, what, _TABLE)
 
 
 class ConnectionsClient:
@@ -79,7 +72,7 @@ class ConnectionsClient:
         try:
             self._api.post_to_connection(ConnectionId=connection_id, Data=data)
         except ClientError as exc:
-            if _code(exc) == "GoneException":
+            if error_code(exc) == "GoneException":
                 return False
             raise _translate(exc, what) from exc
         except BotoCoreError as exc:
@@ -92,7 +85,7 @@ class ConnectionsClient:
         try:
             self._api.delete_connection(ConnectionId=connection_id)
         except ClientError as exc:
-            if _code(exc) == "GoneException":
+            if error_code(exc) == "GoneException":
                 return False
             raise _translate(exc, what) from exc
         except BotoCoreError as exc:

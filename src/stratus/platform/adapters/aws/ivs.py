@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from stratus.platform.adapters.aws.errors import Codes, codes, error_code, translate
 from stratus.platform.ports.errors import (
-    BackendUnavailableError,
     ConditionFailedError,
     InvalidRequestError,
     NotFoundError,
@@ -56,23 +56,15 @@ class IvsStreamKey:
     value: str = ""
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+_TABLE: Codes = {
+    "ResourceNotFoundException": NotFoundError,
+    **codes(ConditionFailedError, _REFUSED),
+    **codes(InvalidRequestError, _INVALID),
+}
 
 
 def _translate(exc: Exception, what: str) -> PortError:
-    if isinstance(exc, ClientError):
-        code = _code(exc)
-        if code == "ResourceNotFoundException":
-            return NotFoundError(f"IVS {what}: not found")
-        if code in _REFUSED:
-            return ConditionFailedError(f"IVS {what}: {code}: {exc}")
-        if code in _INVALID:
-            return InvalidRequestError(f"IVS {what}: {code}: {exc}")
-        return BackendUnavailableError(f"IVS {what}: {code}: {exc}")
-    if isinstance(exc, ParamValidationError):  # refused by botocore before sending
-        return InvalidRequestError(f"IVS {what}: {exc}")
-    return BackendUnavailableError(f"IVS {what}: {exc}")
+    return translate(exc, f"IVS {what}", _TABLE)
 
 
 def _channel(raw: dict[str, Any], key: dict[str, Any] | None = None) -> IvsChannel:
@@ -156,7 +148,7 @@ class IvsClient:
         try:
             self._ivs.stop_stream(channelArn=channel_arn)
         except ClientError as exc:
-            if _code(exc) == "ChannelNotBroadcasting":
+            if error_code(exc) == "ChannelNotBroadcasting":
                 return False
             raise _translate(exc, f"stop stream on {channel_arn}") from exc
         except BotoCoreError as exc:

@@ -8,12 +8,11 @@ import boto3
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ParamValidationError,
 )
 
 from stratus.platform import mime
+from stratus.platform.adapters.aws.errors import Codes, codes, translate
 from stratus.platform.ports.errors import (
-    BackendUnavailableError,
     InvalidRequestError,
     MailRejectedError,
     PortError,
@@ -30,17 +29,11 @@ _REJECTED = {
 _INVALID = {"InvalidParameterValue", "ValidationError", "ConfigurationSetDoesNotExist"}
 
 
+_TABLE: Codes = {**codes(MailRejectedError, _REJECTED), **codes(InvalidRequestError, _INVALID)}
+
+
 def _translate(exc: Exception, what: str) -> PortError:
-    if isinstance(exc, ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        if code in _REJECTED:
-            return MailRejectedError(f"{what}: {code}: {exc}")
-        if code in _INVALID:
-            return InvalidRequestError(f"{what}: {code}: {exc}")
-        return BackendUnavailableError(f"{what}: {code}: {exc}")
-    if isinstance(exc, ParamValidationError):  # refused by botocore before sending
-        return InvalidRequestError(f"{what}: {exc}")
-    return BackendUnavailableError(f"{what}: {exc}")
+    return translate(exc, what, _TABLE)
 
 
 class SesMailer:

@@ -11,10 +11,10 @@ import boto3
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ParamValidationError,
 )
 
 from stratus.platform.adapters import objectrules
+from stratus.platform.adapters.aws.errors import Codes, codes, translate
 from stratus.platform.ports.errors import (
     BackendUnavailableError,
     InvalidRequestError,
@@ -25,19 +25,15 @@ from stratus.platform.ports.objects import ObjectInfo
 
 _NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
 _INVALID = {"InvalidRange", "InvalidRequest", "InvalidArgument", "KeyTooLongError", "400"}
+_TABLE: Codes = {
+    **codes(NotFoundError, _NOT_FOUND),
+    **codes(InvalidRequestError, _INVALID),
+    "416": InvalidRequestError,
+}
 
 
 def _translate(exc: Exception, what: str) -> PortError:
-    if isinstance(exc, ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        if code in _NOT_FOUND:
-            return NotFoundError(f"{what}: {code}")
-        if code in _INVALID or code == "416":
-            return InvalidRequestError(f"{what}: {code}: {exc}")
-        return BackendUnavailableError(f"{what}: {code}: {exc}")
-    if isinstance(exc, ParamValidationError):
-        return InvalidRequestError(f"{what}: {exc}")
-    return BackendUnavailableError(f"{what}: {exc}")
+    return translate(exc, what, _TABLE)
 
 
 def _utc(value: Any) -> datetime:

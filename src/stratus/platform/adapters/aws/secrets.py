@@ -9,11 +9,10 @@ import boto3
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ParamValidationError,
 )
 
+from stratus.platform.adapters.aws.errors import Codes, codes, error_code, translate
 from stratus.platform.ports.errors import (
-    BackendUnavailableError,
     InvalidRequestError,
     NotFoundError,
     PortError,
@@ -24,21 +23,11 @@ _NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _INVALID = {"InvalidParameterException", "InvalidRequestException", "ValidationException"}
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+_TABLE: Codes = {"ResourceNotFoundException": NotFoundError, **codes(InvalidRequestError, _INVALID)}
 
 
 def _translate(exc: Exception, what: str) -> PortError:
-    if isinstance(exc, ClientError):
-        code = _code(exc)
-        if code == "ResourceNotFoundException":
-            return NotFoundError(f"{what}: no such secret")
-        if code in _INVALID:
-            return InvalidRequestError(f"{what}: {code}: {exc}")
-        return BackendUnavailableError(f"{what}: {code}: {exc}")
-    if isinstance(exc, ParamValidationError):  # refused by botocore before sending
-        return InvalidRequestError(f"{what}: {exc}")
-    return BackendUnavailableError(f"{what}: {exc}")
+    return translate(exc, what, _TABLE)
 
 
 def _check_name(secret_id: str) -> None:
@@ -72,7 +61,7 @@ class SecretsManagerSecretStore:
             self._sm.put_secret_value(SecretId=secret_id, SecretString=value)
             return
         except ClientError as exc:
-            if _code(exc) != "ResourceNotFoundException":
+            if error_code(exc) != "ResourceNotFoundException":
                 raise _translate(exc, what) from exc
         except BotoCoreError as exc:
             raise _translate(exc, what) from exc
@@ -82,7 +71,7 @@ class SecretsManagerSecretStore:
         try:
             self._sm.create_secret(**args)
         except ClientError as exc:
-            if _code(exc) != "ResourceExistsException":
+            if error_code(exc) != "ResourceExistsException":
                 raise _translate(exc, what) from exc
             try:  # created concurrently since our first call: store a new version
                 self._sm.put_secret_value(SecretId=secret_id, SecretString=value)
