@@ -270,3 +270,139 @@ def test_a_reader_failure_stops_the_workers_and_fails_the_check(ports: EtlPorts)
     etl.process_chunks(job, ports)  # returns: no more chunks will come
     with pytest.raises(etl.EtlInputError, match=r"reading the file failed: .*damaged"):
         etl.check_chunks(job, ports)
+
+
+# ---- report versions of several files -----------------------------------------------------
+
+#: One month in three parts: 1.1 + 2.2 + 3.3 (+ 0.4 in part 3) = 7.0; June only in part 2.
+PARTS = {
+    1: focus_csv([row("1.1", day=1)]),
+    2: focus_csv([row("2.2", day=2), row("0.5", period="2024-06")]),
+    3: focus_csv([row("3.3", day=3), row("0.4", day=4), row("0.0001", day=5)]),
+}
+
+
+def part_meta(version: str, n: int, parts: int = 3) -> dict[str, str]:
+    return {"version": version, "parts": str(parts), "part": f"cur-{n}.csv"}
+
+
+def run_part(ports: EtlPorts, version: str, n: int, key: str | None = None) -> dict[str, Any]:
+    key = key or f"acme/cur/{version}-{n}.csv"
+    return finish(ports, start(ports, PARTS[n], key, **part_meta(version, n)))
+
+
+def test_a_three_part_version_publishes_once_all_parts_are_loaded(ports: EtlPorts) -> None:
+    run(ports, focus_csv([row("50")]), key="acme/old.csv")  # the previous version of May
+    first = run_part(ports, "v1", 1)
+    assert first["version"] == {"id": "v1", "parts": 3, "loaded": 1, "status": "waiting"}
+    assert billed(ports) == {"2024-05": "50"}  # readers keep the previous version
+    (record,) = etl.file_runs(ports, "acme/cur/v1-1.csv")
+    assert (record["Status"], record["Version"], record["PartsLoaded"]) == ("WAITING", "v1", 1)
+    assert run_part(ports, "v1", 2)["version"]["status"] == "waiting"
+    assert billed(ports) == {"2024-05": "50"}
+    last = run_part(ports, "v1", 3)
+    assert last["version"] == {"id": "v1", "parts": 3, "loaded": 3, "status": "published"}
+    assert billed(ports) == {"2024-05": "7.0001", "2024-06": "0.5"}
+    for n in (1, 2, 3):
+        (record,) = etl.file_runs(ports, f"acme/cur/v1-{n}.csv")
+        assert record["Status"] == "PROCESSED"
+    assert ports.files.get({"PK": "VERSION#acme#focus#v1", "SK": "VERSION"})["Status"] == (
+        "PUBLISHED"
+    )
+    stored = ports.files.get({"PK": "REPORT#acme", "SK": "2024-05"})
+    assert stored is not None
+
+
+@pytest.mark.parametrize("order", [(3, 1, 2), (2, 3, 1)])
+def test_parts_may_arrive_in_any_order(ports: EtlPorts, order: tuple[int, int, int]) -> None:
+    states = [run_part(ports, "v1", n)["version"]["status"] for n in order]
+    assert states == ["waiting", "waiting", "published"]
+    assert billed(ports) == {"2024-05": "7.0001", "2024-06": "0.5"}
+
+
+def test_parts_loaded_concurrently_are_published_by_the_last_one_only(ports: EtlPorts) -> None:
+    jobs = {n: start(ports, PARTS[n], f"acme/cur/c-{n}.csv", **part_meta("c", n)) for n in PARTS}
+    for job in jobs.values():  # every part's chunks stored before any part records itself
+        etl.process_chunks(job, ports)
+    states = [finish(ports, jobs[n])["version"]["status"] for n in (2, 1, 3)]
+    assert states == ["waiting", "waiting", "published"]
+    assert billed(ports) == {"2024-05": "7.0001", "2024-06": "0.5"}
+
+
+def test_a_part_loaded_twice_counts_once(ports: EtlPorts) -> None:
+    # Two runs of the same part (an EventBridge redelivery racing the first run: both were
+    # started before either was marked processed): the second is a duplicate, discarded.
+    one = start(ports, PARTS[1], "acme/cur/d-1.csv", **part_meta("d", 1))
+    two = etl.mark_started("reports", "acme/cur/d-1.csv", ports)
+    assert not two["skip"]
+    two["queue"] = etl.create_queue(two, ports)
+    while not two["cursor"]["done"]:
+        two["cursor"] = etl.read_chunks(two, ports)
+    assert finish(ports, one)["version"]["status"] == "waiting"
+    duplicate = finish(ports, two)
+    assert duplicate["version"] == {"id": "d", "parts": 3, "loaded": 1, "status": "duplicate"}
+    assert ports.facts.summary(two["file"]["load_id"]).totals == []
+    runs = {r["LoadId"]: r["Status"] for r in etl.file_runs(ports, "acme/cur/d-1.csv")}
+    assert runs[two["file"]["load_id"]] == "DUPLICATE"
+    # Two parts are still missing: the duplicate did not complete the version.
+    assert run_part(ports, "d", 2)["version"]["status"] == "waiting"
+    assert billed(ports) == {}
+    assert run_part(ports, "d", 3)["version"]["status"] == "published"
+    assert billed(ports) == {"2024-05": "7.0001", "2024-06": "0.5"}
+    # A later redelivery of an already processed part is skipped at the start.
+    assert etl.mark_started("reports", "acme/cur/d-1.csv", ports)["skip"]
+
+
+def test_a_retried_build_step_of_the_last_part_publishes_once(ports: EtlPorts) -> None:
+    run_part(ports, "r", 1)
+    run_part(ports, "r", 2)
+    job = start(ports, PARTS[3], "acme/cur/r-3.csv", **part_meta("r", 3))
+    etl.process_chunks(job, ports)
+    job["progress"] = etl.check_chunks(job, ports)
+    assert etl.build_reports(job, ports)["version"]["status"] == "published"
+    again = etl.build_reports(job, ports)  # the state machine retried the task
+    assert again["version"] == {"id": "r", "parts": 3, "loaded": 3, "status": "published"}
+    assert billed(ports) == {"2024-05": "7.0001", "2024-06": "0.5"}
+
+
+def test_a_failed_part_means_the_version_is_never_published(ports: EtlPorts) -> None:
+    run(ports, focus_csv([row("50")]), key="acme/old.csv")
+    loaded = run_part(ports, "f", 1)
+    failing = start(ports, PARTS[2], "acme/cur/f-2.csv", **part_meta("f", 2))
+    failing["error"] = {"Error": "States.TaskFailed", "Cause": "boom"}
+    assert etl.mark_processed(failing, ports)["status"] == "FAILED"
+    assert ports.facts.summary(loaded["load_id"]).totals == []  # part 1's facts discarded
+    late = run_part(ports, "f", 3)
+    assert late["version"]["status"] == "failed"
+    assert ports.facts.summary(late["load_id"]).totals == []
+    (record,) = etl.file_runs(ports, "acme/cur/f-3.csv")
+    assert record["Status"] == "DISCARDED"
+    assert billed(ports) == {"2024-05": "50"}  # the previous version stays current
+
+
+def test_a_newer_version_replaces_every_part_of_the_previous_one(ports: EtlPorts) -> None:
+    for n in PARTS:
+        run_part(ports, "v1", n)
+    meta = {"version": "v2", "parts": "2"}
+    a = start(ports, focus_csv([row("1")]), "acme/cur/v2-a.csv", **meta)
+    assert finish(ports, a)["version"]["status"] == "waiting"
+    assert billed(ports) == {"2024-05": "7.0001", "2024-06": "0.5"}
+    b = start(ports, focus_csv([row("2", day=2)]), "acme/cur/v2-b.csv", **meta)
+    assert finish(ports, b)["version"]["status"] == "published"
+    # June was only in v1: v2 does not cover it, so v1's June stays current.
+    assert billed(ports) == {"2024-05": "3", "2024-06": "0.5"}
+
+
+@pytest.mark.parametrize(
+    ("meta", "reason"),
+    [({"version": "v", "parts": "0"}, "parts"), ({"version": "v", "parts": "x"}, "parts")],
+)
+def test_invalid_version_metadata_fails_the_file_with_its_reason(
+    ports: EtlPorts, meta: dict[str, str], reason: str
+) -> None:
+    ports.objects.put("acme/bad.csv", focus_csv([row("1")]), metadata={"client": "acme", **meta})
+    job = etl.mark_started("reports", "acme/bad.csv", ports)
+    assert job["skip"]
+    (record,) = etl.file_runs(ports, "acme/bad.csv")
+    assert record["Status"] == "FAILED"
+    assert reason in record["Error"]

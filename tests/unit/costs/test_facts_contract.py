@@ -193,6 +193,107 @@ class FactStoreContract:
         reader.join()
         assert seen <= {Decimal("100"), Decimal("200")}
 
+    # -- report versions of several files (several loads published together) --------------
+
+    def test_a_version_of_several_loads_is_invisible_until_all_are_published(
+        self, store: FactStore
+    ) -> None:
+        old = load()
+        store.write_chunk(old, 0, [fact("7")], [])
+        store.publish(old)
+        parts = [load() for _ in range(3)]
+        for n, ref in enumerate(parts):
+            store.write_chunk(ref, 0, [fact(str(n + 1))] * 2, [])
+        assert billed(store) == {"2024-05": Decimal("7")}  # the parts are loaded, not current
+        assert sorted(store.publish(parts)) == ["2024-05"]
+        assert billed(store) == {"2024-05": Decimal("12")}  # 2 x (1 + 2 + 3), each fact once
+        assert store.summary(old.load_id).accepted == 1  # its marker stays,
+        assert store.summary(old.load_id).totals == []  # its facts are gone
+
+    def test_every_query_counts_each_fact_of_a_multi_load_version_once(
+        self, store: FactStore
+    ) -> None:
+        parts = [load() for _ in range(3)]
+        for n, ref in enumerate(parts):
+            store.write_chunk(ref, 0, [fact("1", day=n + 1, resource="r-9")], [])
+        store.write_chunk(parts[2], 1, [fact("5", period="2024-06", resource="r-9")], [])
+        store.publish(parts)
+        assert billed(store) == {"2024-05": Decimal("3"), "2024-06": Decimal("5")}
+        assert {r.key: r.rows for r in store.report(ReportQuery("acme", "tag:team"))} == {"data": 4}
+        assert store.months("acme") == ["2024-05", "2024-06"]
+        detail = store.resource("acme", "r-9")
+        assert detail is not None
+        assert detail.totals[0].billed_cost == Decimal("8")
+        assert detail.totals[0].rows == 4
+
+    def test_a_second_version_replaces_every_load_of_the_first(self, store: FactStore) -> None:
+        first = [load() for _ in range(2)]
+        for ref in first:
+            store.write_chunk(ref, 0, [fact("10")], [])
+        store.publish(first)
+        second = [load() for _ in range(3)]
+        for ref in second:
+            store.write_chunk(ref, 0, [fact("1")], [])
+        store.publish(second)
+        assert billed(store) == {"2024-05": Decimal("3")}
+        assert all(store.summary(ref.load_id).totals == [] for ref in first)
+        # A version of one file replaces a version of several, too.
+        single = load()
+        store.write_chunk(single, 0, [fact("4")], [])
+        store.publish(single)
+        assert billed(store) == {"2024-05": Decimal("4")}
+
+    def test_publishing_a_version_again_changes_nothing(self, store: FactStore) -> None:
+        parts = [load() for _ in range(2)]
+        for ref in parts:
+            store.write_chunk(ref, 0, [fact("2")], [])
+        store.publish(parts)
+        assert store.publish([parts[1], parts[0], parts[1]]) == ["2024-05"]
+        assert billed(store) == {"2024-05": Decimal("4")}
+
+    def test_a_waiting_part_of_another_version_keeps_its_facts(self, store: FactStore) -> None:
+        waiting = load()  # part 1 of a newer version, loaded while an older one publishes
+        store.write_chunk(waiting, 0, [fact("100")], [])
+        older = [load(), load()]
+        for ref in older:
+            store.write_chunk(ref, 0, [fact("1")], [])
+        store.publish(older)
+        assert billed(store) == {"2024-05": Decimal("2")}
+        newer_rest = load()
+        store.write_chunk(newer_rest, 0, [fact("200")], [])
+        store.publish([waiting, newer_rest])
+        assert billed(store) == {"2024-05": Decimal("300")}
+
+    def test_loads_of_one_version_share_client_and_provider(self, store: FactStore) -> None:
+        with pytest.raises(ValueError, match="share"):
+            store.publish([load(), load(client="other")])
+
+    def test_readers_never_see_a_mix_of_two_multi_load_versions(self, store: FactStore) -> None:
+        def version(cost: str, tag: int) -> list[LoadRef]:
+            refs = [load() for _ in range(3)]
+            for ref in refs:
+                store.write_chunk(ref, 0, [replace(fact(cost), sku_id=str(tag))] * 50, [])
+            return refs
+
+        store.publish(version("1", 0))
+        seen: set[Decimal] = set()
+        stop = threading.Event()
+
+        def read() -> None:
+            while not stop.is_set():
+                seen.update(billed(store).values())
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        try:
+            for n in range(4):
+                store.publish(version("2" if n % 2 == 0 else "1", n + 1))
+        finally:
+            stop.set()
+            reader.join()
+        assert seen <= {Decimal("150"), Decimal("300")}
+        assert billed(store) == {"2024-05": Decimal("150")}
+
 
 class TestDuckDbFactStore(FactStoreContract):
     @pytest.fixture

@@ -235,3 +235,26 @@ def test_a_damaged_gzip_file_fails_with_the_reason_and_publishes_nothing(
     assert result.status == "FAILED"
     assert "damaged" in result.reason
     assert published(runtime, "damaged") == {}
+
+
+def test_a_report_version_in_three_files_is_published_whole(runtime: LocalRuntime) -> None:
+    pipeline.ingest(runtime, focus_file(["100"]), client_id="parts")  # the previous version
+    meta = {"version": "assembly-1", "parts": "3"}
+    files = [focus_file(["1.25", "2"]), focus_file(["3.5"]), focus_file(["4", "0.25", "5"])]
+    order = (2, 0, 1)
+    results = []
+    for n in order:
+        results.append(
+            pipeline.ingest(
+                runtime, files[n], client_id="parts", metadata={**meta, "part": f"p{n}"}
+            )
+        )
+        if len(results) < 3:
+            assert published(runtime, "parts") == {"2024-05": "100"}
+    assert [r.status for r in results] == ["WAITING", "WAITING", "PROCESSED"]
+    assert "1 of 3 parts loaded" in results[0].reason
+    assert published(runtime, "parts") == {"2024-05": "16"}
+    # The same part uploaded again under this version is loaded but not counted.
+    again = pipeline.ingest(runtime, files[0], client_id="parts", metadata={**meta, "part": "p0"})
+    assert again.status == "SKIPPED"
+    assert published(runtime, "parts") == {"2024-05": "16"}

@@ -105,7 +105,7 @@ def ingest(
         )
     else:
         _print_ingest(result)
-    if result.status != "PROCESSED":
+    if result.status not in ("PROCESSED", "WAITING"):
         sys.exit(1)
 
 

@@ -24,16 +24,26 @@ from __future__ import annotations
 import contextlib
 import csv
 import gzip
+import hashlib
 import io
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from stratus.platform.ports import NotFoundError, ObjectStore, Queue, SortKeyCondition
+from stratus.platform.ports import (
+    AnyOf,
+    Compare,
+    ConditionFailedError,
+    NotExists,
+    NotFoundError,
+    ObjectStore,
+    Queue,
+    SortKeyCondition,
+)
 from stratus.platform.ports.queue import MAX_BATCH
 from stratus.solutions.costs.bootstrap import EtlPorts
 from stratus.solutions.costs.domain.chunking import ByteChunk, plan_chunks, scan_rows
@@ -82,6 +92,12 @@ class FileJob:
     compressed: bool
     chunk_rows: int
     visibility_s: int = VISIBILITY_S
+    #: The report version this file is a part of (object metadata ``version``), how many
+    #: files it has (``parts``) and which of them this one is (``part``, else the key). No
+    #: version: the file is a version of its own, published as soon as it is loaded.
+    version: str = ""
+    parts: int = 1
+    part: str = ""
 
     @property
     def load(self) -> LoadRef:
@@ -103,6 +119,9 @@ class FileJob:
             "compressed": self.compressed,
             "chunk_rows": self.chunk_rows,
             "visibility_s": self.visibility_s,
+            "version": self.version,
+            "parts": self.parts,
+            "part": self.part,
         }
 
     @classmethod
@@ -121,11 +140,31 @@ class FileJob:
             compressed=bool(raw["compressed"]),
             chunk_rows=int(raw["chunk_rows"]),
             visibility_s=int(raw.get("visibility_s", VISIBILITY_S)),
+            version=str(raw.get("version") or ""),
+            parts=int(raw.get("parts") or 1),
+            part=str(raw.get("part") or ""),
         )
 
 
 def _file_key(key: str, load_id: str) -> dict[str, str]:
     return {"PK": f"FILE#{key}", "SK": f"LOAD#{load_id}"}
+
+
+MAX_PARTS = 10_000
+
+
+def version_metadata(metadata: Mapping[str, str]) -> tuple[str, int, str]:
+    """``(version, parts, part)`` from object metadata; EtlInputError when they are invalid.
+    No ``version``: ``("", 1, "")``, a file that is a version of its own."""
+    version = (metadata.get("version") or "").strip()
+    if not version:
+        return "", 1, ""
+    if len(version) > 200:
+        raise EtlInputError("the metadata 'version' is longer than 200 characters")
+    raw = (metadata.get("parts") or "1").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PARTS:
+        raise EtlInputError(f"the metadata 'parts' must be a number from 1 to {MAX_PARTS}: {raw!r}")
+    return version, int(raw), (metadata.get("part") or "").strip()
 
 
 # ---- 1. mark started --------------------------------------------------------------------
@@ -215,6 +254,7 @@ def mark_started(
     if done is not None and done.get("Status") == "PROCESSED":
         return {"skip": True, "reason": "this version of the file was processed already"}
     try:
+        version, parts, part = version_metadata(info.metadata)
         columns, header_end, compressed = read_header(ports.objects, key, info.size)
         chosen = provider or info.metadata.get("provider") or detect(columns)
         bind(chosen, columns)
@@ -233,7 +273,12 @@ def mark_started(
         header_end=header_end,
         compressed=compressed,
         chunk_rows=ports.chunk_rows,
+        version=version,
+        parts=parts,
+        part=part or key,
     )
+    if version:
+        record.update(Version=version, Parts=parts)
     ports.files.put({**record, "Status": "STARTED", "Provider": chosen, "LoadId": load_id})
     workers = max(1, min(4, 1 + info.size // (32 * 1024 * 1024)))
     return {
@@ -579,13 +624,137 @@ def check_chunks(job: dict[str, Any], ports: EtlPorts) -> dict[str, Any]:
 
 def build_reports(job: dict[str, Any], ports: EtlPorts) -> dict[str, Any]:
     """Publish the load (the atomic version switch) and store the per-period report
-    summaries in the files table; return the load summary."""
+    summaries in the files table; return the load summary.
+
+    A part of a multi-file report version is recorded in the version's item instead, and
+    the version is published, all its loads together, by the part that completes it; until
+    then the summary says ``version.status == "waiting"`` (see :func:`record_part`)."""
     from stratus.solutions.costs.reports import store_period_reports
 
     file = FileJob.from_json(job["file"])
+    if file.version:
+        return record_part(file, ports)
     periods = ports.facts.publish(file.load)
     store_period_reports(file.client_id, periods, ports.facts, ports.files, ports.clock)
     return summary_document(file.load_id, ports)
+
+
+# ---- report versions of several files ---------------------------------------------------
+
+#: Status of a version item: parts still missing, all published together, or never to be
+#: published (a part failed; a late part of such a version is discarded).
+VERSION_WAITING, VERSION_PUBLISHED, VERSION_FAILED = "WAITING", "PUBLISHED", "FAILED"
+_PART_PREFIX = "Part-"
+
+
+def version_key(file: FileJob) -> dict[str, str]:
+    """The files-table item of the file's report version."""
+    family = PROVIDER_FAMILIES[file.provider]
+    return {"PK": f"VERSION#{file.client_id}#{family}#{file.version}", "SK": "VERSION"}
+
+
+def _part_attribute(part: str) -> str:
+    return _PART_PREFIX + hashlib.sha256(part.encode("utf-8")).hexdigest()[:20]
+
+
+def _recorded_parts(item: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Part attribute → ``{"key", "load"}`` of every part recorded in a version item."""
+    return {
+        name: json.loads(value)
+        for name, value in item.items()
+        if name.startswith(_PART_PREFIX) and isinstance(value, str)
+    }
+
+
+def record_part(file: FileJob, ports: EtlPorts) -> dict[str, Any]:
+    """Record a loaded part in its version's item and publish the version once every part
+    is there; the load summary with a ``version`` document (``status``: ``published``,
+    ``waiting``, ``duplicate`` or ``failed``).
+
+    One conditional update both stores the part's load id (attribute ``Part-<digest of the
+    part>``, only if absent) and increments ``Loaded``: a part loaded twice (a redelivered
+    event that raced the first run, the same file uploaded again under this version) is
+    counted once, and its second load is discarded. The update that brings ``Loaded`` to
+    ``Parts`` publishes every recorded load in one fact-store transaction; a retry of that
+    step finds its part recorded under its own load id and publishes again (idempotent)."""
+    from stratus.solutions.costs.reports import store_period_reports
+
+    key = version_key(file)
+    attribute = _part_attribute(file.part or file.key)
+    now = ports.clock.now()
+    expires = int((now + timedelta(days=ports.files_ttl_days)).timestamp())
+    mine = json.dumps({"key": file.key, "load": file.load_id})
+    duplicate = False
+    try:
+        item = ports.files.update(
+            key,
+            set={
+                attribute: mine,
+                "Version": file.version,
+                "Parts": file.parts,
+                "ClientId": file.client_id,
+                "Provider": PROVIDER_FAMILIES[file.provider],
+                "UpdatedAt": now.isoformat(),
+                "ExpiresAt": expires,
+            },
+            add={"Loaded": 1},
+            condition=NotExists(attribute),
+        )
+    except ConditionFailedError:
+        item = ports.files.get(key) or {}
+        recorded = _recorded_parts(item).get(attribute, {})
+        duplicate = recorded.get("load") != file.load_id
+    parts = _recorded_parts(item)
+    loaded = len(parts)
+    status = str(item.get("Status") or VERSION_WAITING)
+    if duplicate:
+        ports.facts.discard(file.load_id)
+        state = "duplicate"
+    elif status == VERSION_FAILED:
+        ports.facts.discard(file.load_id)
+        state = "failed"
+    elif loaded >= file.parts and int(item.get("Loaded", 0)) >= file.parts:
+        loads = [LoadRef(p["load"], file.client_id, file.load.provider) for p in parts.values()]
+        periods = ports.facts.publish(loads)
+        store_period_reports(file.client_id, periods, ports.facts, ports.files, ports.clock)
+        ports.files.update(key, set={"Status": VERSION_PUBLISHED, "PublishedAt": now.isoformat()})
+        for part in parts.values():
+            if part["load"] != file.load_id:  # the other parts' runs were left WAITING
+                ports.files.update(
+                    _file_key(part["key"], part["load"]),
+                    set={"Status": "PROCESSED", "PublishedAt": now.isoformat()},
+                )
+        state = "published"
+    else:
+        # Only the first part sets it: a part completing the version, or a failing one, may
+        # have set PUBLISHED or FAILED since this part's update.
+        with contextlib.suppress(ConditionFailedError):
+            ports.files.update(key, set={"Status": VERSION_WAITING}, condition=NotExists("Status"))
+        state = "waiting"
+    summary = summary_document(file.load_id, ports)
+    summary["version"] = {
+        "id": file.version,
+        "parts": file.parts,
+        "loaded": loaded,
+        "status": state,
+    }
+    return summary
+
+
+def fail_version(file: FileJob, ports: EtlPorts) -> None:
+    """A part failed: its version will never be published. Mark it FAILED (unless it was
+    published already) and discard the facts of every part loaded so far; parts that
+    finish later see the status and discard themselves."""
+    try:
+        item = ports.files.update(
+            version_key(file),
+            set={"Status": VERSION_FAILED, "FailedPart": file.part or file.key},
+            condition=AnyOf((NotExists("Status"), Compare("Status", "<>", VERSION_PUBLISHED))),
+        )
+    except ConditionFailedError:
+        return
+    for part in _recorded_parts(item).values():
+        ports.facts.discard(part["load"])
 
 
 def summary_document(load_id: str, ports: EtlPorts, *, max_rejections: int = 20) -> dict[str, Any]:
@@ -634,6 +803,8 @@ def mark_processed(job: dict[str, Any], ports: EtlPorts) -> dict[str, Any]:
     key = _file_key(file.key, file.load_id)
     if error:
         ports.facts.discard(file.load_id)
+        if file.version:
+            fail_version(file, ports)
         cause = error.get("Cause") if isinstance(error, dict) else str(error)
         ports.files.update(
             key,
@@ -641,17 +812,31 @@ def mark_processed(job: dict[str, Any], ports: EtlPorts) -> dict[str, Any]:
         )
         return {"status": "FAILED"}
     summary = job.get("summary", {}).get("value") or summary_document(file.load_id, ports)
-    ports.files.update(
-        key,
-        set={
-            "Status": "PROCESSED",
-            "FinishedAt": now.isoformat(),
-            "Accepted": summary["accepted"],
-            "Rejected": summary["rejected"],
-            "Chunks": summary["chunks"],
-            "Summary": json.dumps(summary),
-        },
-    )
+    version = summary.get("version") or {}
+    status = _VERSION_STATUS.get(str(version.get("status", "published")), "PROCESSED")
+    fields: dict[str, Any] = {
+        "Status": status,
+        "FinishedAt": now.isoformat(),
+        "Accepted": summary["accepted"],
+        "Rejected": summary["rejected"],
+        "Chunks": summary["chunks"],
+        "Summary": json.dumps(summary),
+    }
+    if version:
+        fields["PartsLoaded"] = int(version.get("loaded", 0))
+    if status == "WAITING":
+        # The part completing the version may have marked this run PROCESSED already.
+        try:
+            ports.files.update(
+                key,
+                set=fields,
+                condition=AnyOf((NotExists("Status"), Compare("Status", "<>", "PROCESSED"))),
+            )
+        except ConditionFailedError:
+            fields.pop("Status")
+            ports.files.update(key, set=fields)
+    else:
+        ports.files.update(key, set=fields)
     ports.files.put(
         {
             "PK": f"FILE#{file.key}",
@@ -661,7 +846,16 @@ def mark_processed(job: dict[str, Any], ports: EtlPorts) -> dict[str, Any]:
             "ExpiresAt": int((now + timedelta(days=ports.files_ttl_days)).timestamp()),
         }
     )
-    return {"status": "PROCESSED", "accepted": summary["accepted"], "rejected": summary["rejected"]}
+    return {"status": status, "accepted": summary["accepted"], "rejected": summary["rejected"]}
+
+
+#: A part's ``version.status`` → the status of its run in the files table.
+_VERSION_STATUS = {
+    "published": "PROCESSED",
+    "waiting": "WAITING",
+    "duplicate": "DUPLICATE",
+    "failed": "DISCARDED",
+}
 
 
 def file_runs(ports: EtlPorts, key: str) -> list[dict[str, Any]]:

@@ -46,7 +46,9 @@ class IngestResult:
     """What the ETL did with one file."""
 
     key: str
-    status: str  # PROCESSED, FAILED, SKIPPED
+    #: PROCESSED, WAITING (a part of a report version whose other parts are missing), FAILED,
+    #: SKIPPED
+    status: str
     summary: dict[str, Any]
     reason: str = ""
 
@@ -76,16 +78,18 @@ def upload(
     client_id: str,
     provider: str | None = None,
     name: str = "upload.csv",
+    metadata: dict[str, str] | None = None,
 ) -> str:
-    """Put ``data`` in the bucket (the uploader's key convention and metadata); its key. The
-    bucket's "Object Created" rule starts the ETL: :func:`wait_for_etl` waits for it."""
+    """Put ``data`` in the bucket (the uploader's key convention and metadata, plus
+    ``metadata``, e.g. ``version``/``parts``/``part`` of a report version of several files);
+    its key. The bucket's "Object Created" rule starts the ETL: :func:`wait_for_etl` waits."""
     app = _app(runtime)
     objects = runtime.resources.bucket(app.buckets[BUCKET_ID].name)
     key = upload_key(client_id, provider or "", runtime.clock, name)
-    metadata = {"client": client_id, "report-type": "manual-upload"}
+    meta = {"client": client_id, "report-type": "manual-upload", **(metadata or {})}
     if provider:
-        metadata["provider"] = provider
-    objects.put(key, data, content_type="text/csv", metadata=metadata)
+        meta["provider"] = provider
+    objects.put(key, data, content_type="text/csv", metadata=meta)
     return key
 
 
@@ -97,9 +101,12 @@ def ingest(
     provider: str | None = None,
     name: str = "upload.csv",
     timeout_s: float = 600,
+    metadata: dict[str, str] | None = None,
 ) -> IngestResult:
     """Upload ``data`` through the bucket and wait for the ETL execution it triggers."""
-    key = upload(runtime, data, client_id=client_id, provider=provider, name=name)
+    key = upload(
+        runtime, data, client_id=client_id, provider=provider, name=name, metadata=metadata
+    )
     return wait_for_etl(runtime, key, timeout_s=timeout_s)
 
 
@@ -126,11 +133,30 @@ def wait_for_etl(runtime: LocalRuntime, key: str, *, timeout_s: float = 600) -> 
         return IngestResult(key, "SKIPPED", {}, str(output.get("reason", "")))
     if done.status == "SUCCEEDED":
         summary = (output.get("summary") or {}).get("value") or {}
-        return IngestResult(key, "PROCESSED", summary)
+        return _outcome(key, summary)
     reason = _recorded_error(runtime, key) or done.cause or done.error or done.status
     with suppress(ValueError, AttributeError):
         reason = json.loads(reason).get("errorMessage", reason)
     return IngestResult(key, "FAILED", {}, str(reason))
+
+
+def _outcome(key: str, summary: dict[str, Any]) -> IngestResult:
+    """PROCESSED, or what a part of a multi-file report version came to."""
+    version = summary.get("version") or {}
+    state = version.get("status", "published")
+    if state == "published":
+        return IngestResult(key, "PROCESSED", summary)
+    of = f"part of report version {version.get('id')!r}"
+    if state == "waiting":
+        missing = int(version.get("parts", 0)) - int(version.get("loaded", 0))
+        reason = (
+            f"{of}: {version.get('loaded')} of {version.get('parts')} parts loaded, waiting for"
+            f" {missing} more; readers still see the previous version"
+        )
+        return IngestResult(key, "WAITING", summary, reason)
+    if state == "duplicate":
+        return IngestResult(key, "SKIPPED", summary, f"{of}: this part was loaded already")
+    return IngestResult(key, "FAILED", summary, f"{of}: another part failed, never published")
 
 
 def _recorded_error(runtime: LocalRuntime, key: str) -> str | None:

@@ -12,7 +12,8 @@ Exactly-once rules the contract pins down:
 * Facts of a load are invisible until :meth:`FactStore.publish`, which in one transaction points
   every (client, provider, billing period) the load covers at it and removes the facts of the
   versions it replaces: a restated month replaces the old one atomically and a reader sees
-  either the old version or the new one, never a mix.
+  either the old version or the new one, never a mix. A report version split into several
+  files (several loads) is published with all its loads in one call.
 """
 
 from __future__ import annotations
@@ -139,9 +140,11 @@ class FactStore(Protocol):
         """Counts, totals per currency and the first rejections of a load."""
         ...
 
-    def publish(self, load: LoadRef) -> list[str]:
-        """Make the load the current version of every billing period it covers (one
-        transaction); return those periods."""
+    def publish(self, loads: LoadRef | Sequence[LoadRef]) -> list[str]:
+        """Make the load, or every load of a multi-file report version together, the current
+        version of every billing period they cover (one transaction: a reader never sees part
+        of them, nor a mix with the version replaced); drop the replaced loads' facts of those
+        periods; return the periods. The loads share their client and provider."""
         ...
 
     def discard(self, load_id: str) -> None:

@@ -170,7 +170,8 @@ def _upload_one(
         return
     spool, sha256, size = _spool(source.open(file))
     with spool:
-        if seen is not None and seen.get("Sha256") == sha256:
+        version = file.metadata.get("version", "")
+        if seen is not None and (seen.get("Sha256"), seen.get("Version", "")) == (sha256, version):
             table.update(key, set={"Fingerprint": file.fingerprint})
             result.unchanged.append(file.name)
             return
@@ -186,6 +187,7 @@ def _upload_one(
             "source-etag": _ascii(file.fingerprint)[:200],
             "sha256": sha256,
         }
+        metadata.update({name: _ascii(value)[:512] for name, value in file.metadata.items()})
         etl = etl_provider_of(conf.report_type, conf.config)
         if etl:
             metadata["provider"] = etl
@@ -196,6 +198,7 @@ def _upload_one(
             "Source": file.name,
             "Fingerprint": file.fingerprint,
             "Sha256": sha256,
+            "Version": version,
             "Size": size,
             "Key": target,
             "UploadedDt": now.isoformat(),

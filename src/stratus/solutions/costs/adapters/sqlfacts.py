@@ -5,11 +5,13 @@ Tables::
     cost_facts      one row per accepted cost row, tagged with load_id and chunk_no
     cost_chunks     done-markers: (load_id, chunk_no) written with the chunk's facts
     cost_rejections rejected rows: (load_id, chunk_no, row_number, reason)
-    cost_current    the pointer: (client_id, provider, billing_period) -> load_id
+    cost_current    the pointer: (client_id, provider, billing_period) -> the load_ids of the
+                    current version (one row per load; a multi-file version has several)
 
-Readers join facts to ``cost_current``; :meth:`SqlFactStore.publish` moves the pointer and
-deletes the replaced facts in one transaction (MVCC on both engines keeps readers on one
-snapshot). Placeholders are ``?``; an adapter translates them for its driver.
+Readers join facts to ``cost_current`` on the load id too, so each fact meets one row;
+:meth:`SqlFactStore.publish` moves the pointer and deletes the replaced facts in one
+transaction (MVCC on both engines keeps readers on one snapshot). Placeholders are ``?``; an
+adapter translates them for its driver.
 """
 
 from __future__ import annotations
@@ -228,33 +230,56 @@ class SqlFactStore(abc.ABC):
             rejections=[Rejection(int(n), str(r)) for n, r in rejected],
         )
 
-    def publish(self, load: LoadRef) -> list[str]:
-        """Point every period of the load at it and drop the replaced facts, atomically."""
+    def publish(self, loads: LoadRef | Sequence[LoadRef]) -> list[str]:
+        """Make the loads (one report version: one file, or every part of a multi-file
+        version) together the current version of every period they cover, and drop the facts
+        of the loads they replace there, in one transaction. ``cost_current`` then holds one
+        row per (load, period) of the version; a fact joins only its own load's row, so it is
+        counted once. Facts of loads that are neither current nor published here (a part of
+        another version still waiting) are left alone."""
+        refs = [loads] if isinstance(loads, LoadRef) else list(dict.fromkeys(loads))
+        if not refs:
+            return []
+        client_id, provider = refs[0].client_id, refs[0].provider
+        if any((r.client_id, r.provider) != (client_id, provider) for r in refs):
+            raise ValueError("the loads of one version share their client and provider")
+        ids = [r.load_id for r in refs]
+        marks = ", ".join("?" for _ in ids)
         with self._transaction() as h:
-            periods = [
-                p
-                for (p,) in self._exec(
-                    h,
-                    "SELECT DISTINCT billing_period FROM cost_facts WHERE load_id = ?"
-                    " ORDER BY billing_period",
-                    (load.load_id,),
-                )
-            ]
+            pairs = self._exec(
+                h,
+                "SELECT DISTINCT billing_period, load_id FROM cost_facts"
+                f" WHERE load_id IN ({marks}) ORDER BY billing_period, load_id",
+                ids,
+            )
+            periods = sorted({p for p, _ in pairs})
             for period in periods:
-                key = (load.client_id, load.provider, period)
+                key = (client_id, provider, period)
+                replaced = [
+                    str(load_id)
+                    for (load_id,) in self._exec(
+                        h,
+                        "SELECT load_id FROM cost_current WHERE client_id = ? AND provider = ?"
+                        f" AND billing_period = ? AND load_id NOT IN ({marks})",
+                        (*key, *ids),
+                    )
+                ]
                 self._exec(
                     h,
                     "DELETE FROM cost_current WHERE client_id = ? AND provider = ?"
                     " AND billing_period = ?",
                     key,
                 )
-                self._exec(h, "INSERT INTO cost_current VALUES (?, ?, ?, ?)", (*key, load.load_id))
-                self._exec(
-                    h,
-                    "DELETE FROM cost_facts WHERE client_id = ? AND provider = ?"
-                    " AND billing_period = ? AND load_id <> ?",
-                    (*key, load.load_id),
-                )
+                for load_id in sorted({str(i) for p, i in pairs if p == period}):
+                    self._exec(h, "INSERT INTO cost_current VALUES (?, ?, ?, ?)", (*key, load_id))
+                if replaced:
+                    old = ", ".join("?" for _ in replaced)
+                    self._exec(
+                        h,
+                        "DELETE FROM cost_facts WHERE client_id = ? AND provider = ?"
+                        f" AND billing_period = ? AND load_id IN ({old})",
+                        (*key, *replaced),
+                    )
         return periods
 
     def discard(self, load_id: str) -> None:

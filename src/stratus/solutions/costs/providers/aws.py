@@ -17,7 +17,9 @@ from stratus.solutions.costs.providers.files import BucketSource
 
 @register
 class AwsS3ReportSource:
-    """``AWS_CUR`` / ``AWS_FOCUS``: report files under ``Config.prefix`` in ``Config.bucket``."""
+    """``AWS_CUR`` / ``AWS_FOCUS``: report files under ``Config.prefix`` in ``Config.bucket``;
+    the parts of a month listed in a CUR or Data Exports manifest are uploaded as one report
+    version (``providers/manifests.py``)."""
 
     report_types: ClassVar[tuple[str, ...]] = ("AWS_CUR", "AWS_FOCUS")
 
@@ -41,4 +43,5 @@ class AwsS3ReportSource:
         store = external_bucket(
             str(config["bucket"]), session, endpoint_url=access.get("endpoint_url")
         )
-        return BucketSource(store, str(config.get("prefix") or ""), config.get("suffix"), "aws")
+        prefix, suffix = str(config.get("prefix") or ""), config.get("suffix")
+        return BucketSource(store, prefix, suffix, "aws", manifests=True)

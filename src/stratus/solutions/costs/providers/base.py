@@ -11,7 +11,7 @@ the content hash, with what it stored last time, so unchanged files are not uplo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO, ClassVar, Protocol
 
 from stratus.platform.ports import ObjectStore
@@ -20,11 +20,14 @@ from stratus.solutions.costs.domain.accounts import Configuration, Credential
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One file a source offers: its identifier in the source and a cheap fingerprint."""
+    """One file a source offers: its identifier in the source and a cheap fingerprint;
+    ``metadata`` goes onto the upload (``version``/``parts``/``part`` when the file is one of
+    several making one report version, read from the provider's manifest)."""
 
     name: str
     fingerprint: str
     size: int | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 class SourceError(Exception):

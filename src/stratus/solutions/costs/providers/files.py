@@ -37,6 +37,7 @@ from stratus.solutions.costs.providers.base import (
     register,
 )
 from stratus.solutions.costs.providers.gcs import STORAGE, GcsSource, service_account_token
+from stratus.solutions.costs.providers.manifests import plan_versions
 
 
 class DirectorySource:
@@ -80,19 +81,38 @@ class BucketSource:
         prefix: str = "",
         suffix: str | None = None,
         provider: str = "bucket",
+        *,
+        manifests: bool = False,
     ) -> None:
         self.store = store
         self.prefix = prefix
         self.suffix = suffix
         self.provider = provider
+        self.manifests = manifests
 
     def files(self) -> Iterator[SourceFile]:
+        """The data files; with ``manifests`` (AWS), those of the newest manifest of each
+        billing period carry their version (``manifests.plan_versions``), and data files the
+        newest manifests leave out are not offered."""
         try:
-            for info in self.store.list(self.prefix):
-                if matches_suffix(info.key, self.suffix):
-                    yield SourceFile(info.key, info.etag, info.size)
+            infos = list(self.store.list(self.prefix))
+            plan = plan_versions(infos, self.store.get) if self.manifests else None
         except PortError as exc:
             raise SourceError(f"cannot list {self.store.name}/{self.prefix}: {exc}") from exc
+        for info in infos:
+            if not matches_suffix(info.key, self.suffix):
+                continue
+            if plan is None or info.key not in plan.parts:
+                if plan is None or not plan.skip(info.key):
+                    yield SourceFile(info.key, info.etag, info.size)
+                continue
+            version, parts = plan.parts[info.key]
+            yield SourceFile(
+                info.key,
+                f"{info.etag}@{version}",  # the same bytes in a new version are uploaded again
+                info.size,
+                {"version": version, "parts": str(parts), "part": info.key},
+            )
 
     def open(self, file: SourceFile) -> BinaryIO:
         try:
