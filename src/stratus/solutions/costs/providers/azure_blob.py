@@ -7,6 +7,13 @@ as the credential's service principal: a bearer token from the Microsoft identit
 (client credentials, scope ``https://storage.azure.com/.default``). The fingerprint is the
 blob's ETag. ``Access.authority`` overrides ``https://login.microsoftonline.com`` (sovereign
 clouds, tests).
+
+Partitioned exports (and exports over the size limit) write a run's data as several blobs with
+a ``manifest.json`` next to them: when the listing holds manifests, the blobs of the newest run
+of each export period carry ``version`` (the run id), ``parts`` and ``part`` metadata and are
+published together by the ETL; blobs of older runs, and blobs of a run's folder its manifest
+does not list, are not offered (:mod:`.manifests`). Exports without a manifest are offered
+file by file, each a version of its own.
 """
 
 from __future__ import annotations
@@ -17,9 +24,13 @@ import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import BinaryIO
 
-from stratus.solutions.costs.providers.base import SourceError, SourceFile, matches_suffix
+from stratus.platform.ports.objects import ObjectInfo
+from stratus.solutions.costs.providers.base import SourceError, SourceFile
+from stratus.solutions.costs.providers.manifests import offer, plan_versions
 
 API_VERSION = "2021-08-06"
 LOGIN = "https://login.microsoftonline.com"
@@ -70,7 +81,8 @@ class AzureBlobSource:
         request.add_header("x-ms-version", API_VERSION)
         return request
 
-    def files(self) -> Iterator[SourceFile]:
+    def _list(self) -> Iterator[ObjectInfo]:
+        """Every blob under the prefix (List Blobs, ``NextMarker`` pages followed)."""
         marker = ""
         while True:
             query = {"restype": "container", "comp": "list", "prefix": self.prefix}
@@ -88,13 +100,29 @@ class AzureBlobSource:
             for blob in root.iter("Blob"):
                 name = blob.findtext("Name") or ""
                 props = blob.find("Properties")
+                if not name:
+                    continue
                 etag = props.findtext("Etag", "") if props is not None else ""
                 length = props.findtext("Content-Length", "") if props is not None else ""
-                if name and matches_suffix(name, self.suffix):
-                    yield SourceFile(name, etag, int(length) if length.isdigit() else None)
+                modified = props.findtext("Last-Modified", "") if props is not None else ""
+                size = int(length) if length.isdigit() else 0
+                yield ObjectInfo(name, size, etag, _http_date(modified))
             marker = root.findtext("NextMarker") or ""
             if not marker:
                 return
+
+    def files(self) -> Iterator[SourceFile]:
+        """The export files; the parts of a partitioned export's newest run carry their
+        version (see the module doc)."""
+        blobs = list(self._list())
+        yield from offer(blobs, plan_versions(blobs, self._read), self.suffix)
+
+    def _read(self, name: str) -> bytes:
+        with self.open(SourceFile(name, "")) as stream:
+            try:
+                return stream.read()
+            except OSError as exc:
+                raise SourceError(f"Get Blob {name}: {exc}") from exc
 
     def open(self, file: SourceFile) -> BinaryIO:
         url = (
@@ -107,3 +135,12 @@ class AzureBlobSource:
         except (urllib.error.URLError, OSError) as exc:
             raise SourceError(f"Get Blob {file.name}: {exc}") from exc
         return response
+
+
+def _http_date(text: str) -> datetime:
+    """List Blobs' ``Last-Modified`` (RFC 1123); the epoch when absent or unreadable."""
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return datetime(1970, 1, 1, tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

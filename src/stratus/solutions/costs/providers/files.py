@@ -7,7 +7,8 @@
   (or in ``Access.header``).
 * :class:`BucketSource` — any ObjectStore; fingerprint = the etag. Used for Azure/GCP exports
   copied to a bucket of this deployment (``Config.bucket``) and, with an S3 client built from
-  the client's credential, for AWS (see :mod:`.aws`).
+  the client's credential, for AWS (see :mod:`.aws`). For AWS and Azure it reads the report
+  manifests (:mod:`.manifests`): the parts of one report version carry their version.
 
 Azure exports are read from Azure Blob Storage (:mod:`.azure_blob`), GCP billing exports from
 Google Cloud Storage (:mod:`.gcs`), or either from a local path or an ObjectStore-compatible
@@ -37,7 +38,7 @@ from stratus.solutions.costs.providers.base import (
     register,
 )
 from stratus.solutions.costs.providers.gcs import STORAGE, GcsSource, service_account_token
-from stratus.solutions.costs.providers.manifests import plan_versions
+from stratus.solutions.costs.providers.manifests import offer, plan_versions
 
 
 class DirectorySource:
@@ -91,28 +92,15 @@ class BucketSource:
         self.manifests = manifests
 
     def files(self) -> Iterator[SourceFile]:
-        """The data files; with ``manifests`` (AWS), those of the newest manifest of each
-        billing period carry their version (``manifests.plan_versions``), and data files the
-        newest manifests leave out are not offered."""
+        """The data files; with ``manifests`` (AWS, Azure), those of the newest manifest of
+        each billing period carry their version (``manifests.plan_versions``), and data files
+        the newest manifests leave out are not offered."""
         try:
             infos = list(self.store.list(self.prefix))
             plan = plan_versions(infos, self.store.get) if self.manifests else None
         except PortError as exc:
             raise SourceError(f"cannot list {self.store.name}/{self.prefix}: {exc}") from exc
-        for info in infos:
-            if not matches_suffix(info.key, self.suffix):
-                continue
-            if plan is None or info.key not in plan.parts:
-                if plan is None or not plan.skip(info.key):
-                    yield SourceFile(info.key, info.etag, info.size)
-                continue
-            version, parts = plan.parts[info.key]
-            yield SourceFile(
-                info.key,
-                f"{info.etag}@{version}",  # the same bytes in a new version are uploaded again
-                info.size,
-                {"version": version, "parts": str(parts), "part": info.key},
-            )
+        yield from offer(infos, plan, self.suffix)
 
     def open(self, file: SourceFile) -> BinaryIO:
         try:
@@ -168,7 +156,8 @@ def _path_or_bucket(context: SourceContext, provider: str) -> DirectorySource | 
     if config.get("path"):
         return DirectorySource(Path(str(config["path"])), suffix, provider)
     store = context.bucket(str(config["bucket"]))
-    return BucketSource(store, str(config.get("prefix") or ""), suffix, provider)
+    prefix = str(config.get("prefix") or "")
+    return BucketSource(store, prefix, suffix, provider, manifests=provider == "azure")
 
 
 @register
