@@ -9,6 +9,11 @@
 * :func:`consistency` checks the wiring against the code: handlers import, every Api event has a
   route and every route an event, every environment variable a handler reads is declared, every
   ``DefinitionSubstitutions`` key is defined and used.
+* :func:`package_problems` checks what ``sam build`` would package: each handler module is under
+  its CodeUri, and every third-party module its import graph may reach is listed in
+  ``<CodeUri>/requirements.txt`` (which SAM's Python builder installs), is in the Lambda runtime
+  (boto3, botocore, stdlib) or is a local-only module imported lazily; Lambda@Edge viewer
+  functions fit in 1 MB unless :data:`KNOWN_PACKAGE_LIMITS` says why not.
 * ``stratus lint-infra`` (:data:`lint_infra_command`) runs all of them on every template.
 """
 
@@ -18,6 +23,7 @@ import ast
 import copy
 import json
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -42,6 +48,10 @@ __all__ = [
     "lint_infra_command",
     "lint_template",
     "lint_translated",
+    "package_notes",
+    "package_problems",
+    "read_requirements",
+    "third_party_imports",
     "translate_offline",
     "validate_asl",
 ]
@@ -523,6 +533,283 @@ def consistency(app: Application) -> list[str]:
     return [f"{file}: {p}" for p in problems]
 
 
+# ---- packaging: what ``sam build`` puts in each function's package -------------------------
+
+#: Modules the Lambda Python runtime provides (besides the standard library).
+LAMBDA_RUNTIME_MODULES = frozenset({"boto3", "botocore"})
+
+#: Import name → distribution, where the distribution is named otherwise.
+DISTRIBUTION_OF: Mapping[str, str] = {
+    "aws_lambda_powertools": "aws-lambda-powertools",
+    "cfnlint": "cfn-lint",
+    "dateutil": "python-dateutil",
+    "jwt": "PyJWT",
+    "pymysql": "PyMySQL",
+    "samtranslator": "aws-sam-translator",
+    "sqlalchemy": "SQLAlchemy",
+    "yaml": "PyYAML",
+}
+
+#: Local-only modules: a handler may reach them only through a function-level import (the
+#: local target's branch); at module level on a handler's import graph they are a problem,
+#: because the AWS package does not (and should not) contain them.
+LOCAL_ONLY_MODULES: Mapping[str, str] = {
+    "duckdb": "the embedded fact store (costs); PostgreSQL on AWS",
+    "moto": "the fleet sandbox (amirollout --sandbox)",
+    "cfnlint": "edge.config decodes the template for the local proxy",
+    "websockets": "the local chat server (streaming)",
+    "uvicorn": "local ASGI serving",
+    "redis": "the streaming site's optional local cache",
+    "click": "command-line interfaces",
+}
+
+#: Modules that make a library load another module by name, not with an import statement:
+#: ``stratus.platform.relational`` turns ``postgresql://`` into SQLAlchemy's ``postgresql+psycopg``.
+IMPLIED_IMPORTS: Mapping[str, tuple[str, ...]] = {"stratus.platform.relational": ("psycopg",)}
+
+#: Functions whose package is known to break a platform limit, with the reason. The check
+#: reports them as notes instead of problems; remove an entry once the limit is met.
+KNOWN_PACKAGE_LIMITS: Mapping[tuple[str, str], str] = {
+    ("edge", "AuthorizerEdgeFunction"): (
+        "Lambda@Edge viewer-request packages are limited to 1 MB; CodeUri src/ plus"
+        " requirements.txt is far bigger (known, see docs/solutions/edge.md, Not done)"
+    ),
+}
+
+_EDGE_VIEWER_LIMIT = 1024 * 1024
+_BUILD_SKIPS = frozenset({"__pycache__", ".git", ".aws-sam", ".venv", ".mypy_cache"})
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def _normalise(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def read_requirements(path: Path) -> set[str]:
+    """Normalised distribution names of a pip requirements file (empty when it is absent)."""
+    if not path.is_file():
+        return set()
+    found: set[str] = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        text = line.split("#", 1)[0].strip()
+        if not text or text.startswith("-"):
+            continue
+        match = _REQUIREMENT.match(text)
+        if match:
+            found.add(_normalise(match.group(1)))
+    return found
+
+
+def distribution_of(module: str) -> str:
+    """The distribution that provides the top-level ``module`` (its own name when unknown)."""
+    if module in DISTRIBUTION_OF:
+        return DISTRIBUTION_OF[module]
+    import importlib.metadata
+
+    candidates = importlib.metadata.packages_distributions().get(module)
+    return candidates[0] if candidates else module
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _guards_import_error(node: ast.Try) -> bool:
+    for handler in node.handlers:
+        names = [handler.type] if not isinstance(handler.type, ast.Tuple) else handler.type.elts
+        if any(
+            isinstance(n, ast.Name) and n.id in ("ImportError", "ModuleNotFoundError")
+            for n in names
+        ):
+            return True
+    return False
+
+
+def _imports(tree: ast.Module, package: list[str]) -> Iterator[tuple[str, bool, int]]:
+    """``(module, lazy, line)`` for every import that may run: function-level ones are lazy;
+    ``if TYPE_CHECKING:`` bodies and imports guarded by ``except ImportError`` are skipped."""
+
+    def visit(node: ast.AST, lazy: bool) -> Iterator[tuple[str, bool, int]]:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child.test):
+                for stmt in child.orelse:
+                    yield from visit(ast.Module(body=[stmt], type_ignores=[]), lazy)
+                continue
+            if isinstance(child, ast.Try) and _guards_import_error(child):
+                continue
+            if isinstance(child, ast.Import):
+                for alias in child.names:
+                    yield alias.name, lazy, child.lineno
+            elif isinstance(child, ast.ImportFrom):
+                if child.level:
+                    anchor = package[: len(package) - (child.level - 1)]
+                    base = ".".join([*anchor, *([child.module] if child.module else [])])
+                else:
+                    base = child.module or ""
+                if base:
+                    yield base, lazy, child.lineno
+                for alias in child.names:
+                    yield (f"{base}.{alias.name}" if base else alias.name), lazy, child.lineno
+            inner = lazy or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            yield from visit(child, inner)
+
+    yield from visit(tree, False)
+
+
+def third_party_imports(root: Path, module: str) -> dict[str, tuple[bool, str]]:
+    """Top-level modules outside ``root`` and the standard library that importing ``module``
+    (a module under ``root``) may import, following the modules under ``root`` through
+    module-level and function-level imports: ``{name: (lazy, "importer:line")}``. ``lazy`` is
+    True when every path to it goes through a function-level import."""
+    found: dict[str, tuple[bool, str]] = {}
+    seen: dict[str, bool] = {}
+    queue: list[tuple[str, bool]] = [(module, False)]
+
+    def note(name: str, lazy: bool, where: str) -> None:
+        current = found.get(name)
+        if current is None or (current[0] and not lazy):
+            found[name] = (lazy, where)
+
+    while queue:
+        dotted, lazy = queue.pop()
+        parts = dotted.split(".")
+        for i in range(1, len(parts) + 1):
+            name = ".".join(parts[:i])
+            file = _module_file(root, name)
+            if file is None or (name in seen and (lazy or not seen[name])):
+                continue
+            seen[name] = lazy
+            package = list(file.parent.relative_to(root).parts)
+            tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
+            for imported, inner, line in _imports(tree, package):
+                top = imported.split(".", 1)[0]
+                if not top or top == "__future__" or top in sys.stdlib_module_names:
+                    continue
+                if _module_file(root, top) is not None:
+                    # ``from package import name``: name is a submodule or an attribute
+                    target = imported
+                    if _module_file(root, target) is None:
+                        target = imported.rpartition(".")[0]
+                    if target:
+                        queue.append((target, lazy or inner))
+                    continue
+                note(top, lazy or inner, f"{name}:{line}")
+            for implied in IMPLIED_IMPORTS.get(name, ()):
+                note(implied, True, name)
+    return found
+
+
+def _package_size(root: Path) -> int:
+    """Bytes of the files ``sam build`` copies from a CodeUri directory (caches left out)."""
+    total = 0
+    for path in root.rglob("*"):
+        parts = path.relative_to(root).parts
+        if _BUILD_SKIPS.intersection(parts) or any(p.endswith(".egg-info") for p in parts):
+            continue
+        if path.is_file() and path.suffix != ".pyc":
+            total += path.stat().st_size
+    return total
+
+
+def _edge_functions(app: Application) -> dict[str, str]:
+    """Lambda@Edge functions of the template: logical id → CloudFront event type."""
+    found: dict[str, str] = {}
+
+    def visit(value: Any) -> None:
+        if isinstance(value, Mapping):
+            for association in value.get("LambdaFunctionAssociations") or []:
+                if not isinstance(association, Mapping):
+                    continue
+                refs = " ".join(_strings(association.get("LambdaFunctionARN")))
+                for logical_id in app.functions:
+                    if re.search(rf"(?<![\w]){re.escape(logical_id)}(?![\w])", refs):
+                        found[logical_id] = str(association.get("EventType", ""))
+            for item in value.values():
+                visit(item)
+        elif isinstance(value, list):
+            for item in value:
+                visit(item)
+
+    visit(_read_yaml_resources(app.path) or {})
+    return found
+
+
+def _packaging(app: Application) -> tuple[list[str], list[str]]:
+    """(problems, notes) of what ``sam build`` would package for each function."""
+    file = _display(app.path)
+    stratus_meta = app.metadata.get("stratus") if isinstance(app.metadata, Mapping) else None
+    local_only = stratus_meta.get("local_only") if isinstance(stratus_meta, Mapping) else None
+    if local_only:
+        return [], [
+            f"{file}: not checked for AWS packaging (Metadata stratus.local_only: {local_only})"
+        ]
+    problems: list[str] = []
+    notes: list[str] = []
+    edge = _edge_functions(app)
+    for fn in app.functions.values():
+        if fn.code_uri is None:
+            continue
+        where = f"Resources.{fn.logical_id}"
+        module = fn.handler.rpartition(".")[0]
+        if _module_file(fn.code_uri, module) is None:
+            problems.append(
+                f"{where}.Properties.Handler: module {module} is not under the CodeUri"
+                f" {_display(fn.code_uri)}"
+            )
+            continue
+        requirements_file = fn.code_uri / "requirements.txt"
+        provided = read_requirements(requirements_file)
+        for name, (lazy, importer) in sorted(third_party_imports(fn.code_uri, module).items()):
+            if name in LAMBDA_RUNTIME_MODULES:
+                continue
+            if name in LOCAL_ONLY_MODULES:
+                if not lazy:
+                    problems.append(
+                        f"{where}: {module} imports the local-only module {name}"
+                        f" ({LOCAL_ONLY_MODULES[name]}) at module level ({importer}); the AWS"
+                        " package does not have it: import it where the local target needs it"
+                    )
+                continue
+            distribution = distribution_of(name)
+            if _normalise(distribution) not in provided:
+                problems.append(
+                    f"{where}: {module} imports {name} ({importer}) but"
+                    f" {_display(requirements_file)} does not list {distribution}"
+                    " (sam build installs only what it lists)"
+                )
+        known = KNOWN_PACKAGE_LIMITS.get((app.path.parent.parent.name, fn.logical_id))
+        event = edge.get(fn.logical_id)
+        if event is not None and event.startswith("viewer"):
+            size = _package_size(fn.code_uri)
+            if size > _EDGE_VIEWER_LIMIT or provided:
+                message = (
+                    f"{where}: Lambda@Edge ({event}) packages are limited to 1 MB; CodeUri"
+                    f" {_display(fn.code_uri)} holds {size / 2**20:.1f} MB"
+                    + (" before its requirements" if provided else "")
+                )
+                if known:
+                    notes.append(f"{file}: {where}: known limit: {known}")
+                else:
+                    problems.append(message)
+        elif known:
+            notes.append(f"{file}: {where}: known limit: {known}")
+    return [f"{file}: {p}" for p in problems], notes
+
+
+def package_problems(app: Application) -> list[str]:
+    """Functions whose ``sam build`` package would miss a module, or break a limit (empty when
+    every handler module is under its CodeUri and every third-party module it may import is
+    in ``<CodeUri>/requirements.txt``, the Lambda runtime, or lazily local-only)."""
+    return _packaging(app)[0]
+
+
+def package_notes(app: Application) -> list[str]:
+    """Known packaging limits (:data:`KNOWN_PACKAGE_LIMITS`) and templates not checked."""
+    return _packaging(app)[1]
+
+
 # ---- discovery and the command --------------------------------------------------------------
 
 
@@ -535,7 +822,7 @@ def discover_templates(root: Path) -> list[Path]:
 
 
 def check_template(path: Path) -> list[str]:
-    """Every check on one template: lint, translate + lint, load, ASL, consistency."""
+    """Every check on one template: lint, translate + lint, load, ASL, consistency, packaging."""
     path = Path(path)
     problems = lint_template(path)
     problems += lint_translated(path)
@@ -543,7 +830,7 @@ def check_template(path: Path) -> list[str]:
         app = load_application(path, check_handlers=False)
     except TemplateError as error:
         return [*problems, str(error)]
-    return problems + consistency(app)
+    return problems + consistency(app) + package_problems(app)
 
 
 _SKIP_DIRS = frozenset({".aws-sam", ".venv", "venv", "node_modules", ".git", ".stratus"})
@@ -570,7 +857,7 @@ def _expand(paths: Iterable[str]) -> list[Path]:
 @click.command("lint-infra")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 def lint_infra_command(paths: tuple[str, ...]) -> None:
-    """Check SAM templates: cfn-lint, offline SAM translation, ASL and code consistency.
+    """Check SAM templates: cfn-lint, offline SAM translation, ASL, code consistency, packaging.
 
     PATHS are templates or directories to search (default: the current directory)."""
     templates = _expand(paths) if paths else discover_templates(Path.cwd())
@@ -579,6 +866,10 @@ def lint_infra_command(paths: tuple[str, ...]) -> None:
     failed = False
     for template in templates:
         problems = check_template(template)
+        try:
+            notes = package_notes(load_application(template, check_handlers=False))
+        except TemplateError:
+            notes = []
         if problems:
             failed = True
             click.echo(f"{_display(template)}: {len(problems)} problem(s)")
@@ -586,5 +877,7 @@ def lint_infra_command(paths: tuple[str, ...]) -> None:
                 click.echo(f"  {problem}")
         else:
             click.echo(f"{_display(template)}: ok")
+        for note in notes:
+            click.echo(f"  note: {note}")
     if failed:
         raise SystemExit(1)
