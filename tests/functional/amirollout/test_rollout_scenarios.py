@@ -254,3 +254,35 @@ def test_held_instances_are_waited_for_then_skipped_when_the_policy_is_wait() ->
     assert [i["image"] for i in billing["instances"] if i["protected"]] == [
         billing["original_image"]
     ]
+
+
+def test_an_alarm_during_the_termination_stops_it_and_rolls_back_keeping_capacity() -> None:
+    """billing-api's protected old instance is waited for (HeldInstancePolicy=wait), so its
+    termination takes several batches; the alarm goes to ALARM between two of them, after the
+    health wait passed (the Map runs billing-api first: healthy at about 120 s)."""
+    scenario = fleet(settings={**FAST, "HeldInstancePolicy": "wait", "HeldWaitSeconds": 600})
+    billing = scenario["applications"][1]
+    billing["asgs"] = [{"name": "billing-api", "min": 1, "max": 6, "desired": 3, "protected": 1}]
+    billing["alarms"] = [{"name": "billing-5xx", "at_seconds": 240}]
+    scenario["applications"] = [billing, scenario["applications"][0]]
+
+    result = simulate(scenario)
+
+    assert [e["status"] for e in result["executions"]] == ["SUCCEEDED"]
+    api = result["asgs"]["billing-api"]
+    assert api["rolled_back"]
+    assert api["image"] == api["original_image"]  # the launch is back on the old AMI
+    held = [i for i in api["instances"] if i["protected"]]
+    assert [i["image"] for i in held] == [api["original_image"]]  # never terminated
+    new = [i for i in api["instances"] if i["image"] != api["original_image"]]
+    assert len(new) == 2  # they hold the capacity of the 2 old instances terminated before
+    for name in ("shop-web", "shop-worker"):
+        assert not result["asgs"][name]["rolled_back"], name
+        assert images(result["asgs"][name]) != {result["asgs"][name]["original_image"]}, name
+    mail = result["emails"][0]
+    assert "1 of 3 ASG(s) rolled back" in mail["subject"]
+    section = mail["body"].split("== billing-api")[1].split("== ")[0]
+    assert "billing-5xx in ALARM during the termination of old instances" in section
+    assert "replaced: 2 " in section
+    assert "2 old instance(s) were already terminated" in section
+    assert "kept 2 new instance(s) that hold capacity" in section

@@ -95,3 +95,10 @@ def test_a_rollback_report_says_what_was_reverted() -> None:
     assert "ROLLED BACK: web back on launch template web-lt version 1" in text
     assert "skipped: i-9 (protected from scale-in)" in text
     assert "error: RolloutAlarmError" in text
+
+
+def test_a_report_after_update_ami_failed_says_so_in_the_subject_and_gives_the_error() -> None:
+    subject, text = render_report(ARN, "ami-new", [], "InvalidRequestError: refused")
+
+    assert subject == "AMI rollout ami-new: UpdateAmi failed, no ASG changed"
+    assert "UpdateAmi failed: InvalidRequestError: refused" in text

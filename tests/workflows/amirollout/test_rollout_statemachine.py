@@ -11,6 +11,7 @@ real handlers.)
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -162,3 +163,117 @@ def test_no_opted_in_asg_still_sends_the_report(run: Any) -> None:
     assert execution.status == "SUCCEEDED"
     assert [s for s, _ in calls] == ["UpdateAmi", "SendReport"]
     assert execution.output == {"sent": True, "subject": "s", "rolled_back": False}
+
+
+def test_a_failing_update_ami_is_caught_and_reverted_then_reported(run: Any) -> None:
+    refused = TaskFailedError("InvalidRequestError", "ValidationError on web-b")
+    execution, calls = run(
+        {
+            "UpdateAmi": answers([refused]),
+            "Rollback": lambda _: {"rolled_back": True, "reverted": ["web-a", "web-b"]},
+            "SendReport": report,
+        }
+    )
+
+    assert execution.status == "SUCCEEDED"  # a clean rollback
+    assert [s for s, _ in calls] == ["UpdateAmi", "Rollback", "SendReport"]
+    revert = calls[1][1]
+    assert revert["scope"] == "update"
+    assert revert["image_arn"] == "arn:img"
+    assert revert["error"] == {"Error": "InvalidRequestError", "Cause": "ValidationError on web-b"}
+
+
+def test_a_transient_error_in_update_ami_is_retried_not_reverted(run: Any) -> None:
+    throttled = TaskFailedError("BackendUnavailableError", "Throttling: Rate exceeded")
+    execution, calls = run(
+        {
+            "UpdateAmi": answers([throttled, targets("web")]),
+            "ScaleOut": lambda _: {"wait_s": 15},
+            "CheckHealth": lambda _: {"status": "HEALTHY", "wait_s": 15},
+            "TerminateOld": lambda _: {"done": True, "wait_s": 15},
+            "SendReport": report,
+        }
+    )
+
+    assert execution.status == "SUCCEEDED"
+    steps = [s for s, _ in calls]
+    assert steps[:2] == ["UpdateAmi", "UpdateAmi"]
+    assert "Rollback" not in steps
+
+
+def test_an_alarm_raised_by_a_later_termination_batch_stops_the_loop_and_rolls_back(
+    run: Any,
+) -> None:
+    alarm = TaskFailedError("RolloutAlarmError", "web-5xx in ALARM during the termination")
+    execution, calls = run(
+        {
+            "UpdateAmi": lambda _: targets("web"),
+            "ScaleOut": lambda _: {"wait_s": 15},
+            "CheckHealth": lambda _: {"status": "HEALTHY", "wait_s": 15},
+            "TerminateOld": answers([{"done": False, "wait_s": 15}, alarm]),
+            "Rollback": lambda _: {"rolled_back": True},
+            "SendReport": report,
+        }
+    )
+
+    assert execution.status == "SUCCEEDED"
+    steps = [s for s, _ in calls]
+    assert steps == [
+        "UpdateAmi",
+        "ScaleOut",
+        "CheckHealth",
+        "TerminateOld",
+        "TerminateOld",
+        "Rollback",
+        "SendReport",
+    ]
+    rollback = calls[5][1]
+    assert rollback["asg_name"] == "web"
+    assert rollback["error"]["Error"] == "RolloutAlarmError"
+
+
+class ProcessKilledError(BaseException):
+    """Not an Exception: nothing catches it, as nothing survives a killed process."""
+
+
+def test_a_runner_killed_inside_update_ami_resumes_into_it_and_its_interruption_reverts(
+    tmp_path: Path,
+) -> None:
+    """The first runner "dies" inside UpdateAmi; a second one on the same file resumes the
+    execution from UpdateAmi, which reports the interruption (as the real step does): the
+    Catch sends it to RevertUpdate, then the report."""
+    calls: list[tuple[str, Any]] = []
+    attempts = {"UpdateAmi": 0}
+
+    def invoke(resource: str, payload: Any) -> Any:
+        step = str(payload["FunctionName"]).rsplit(":", 1)[-1]
+        calls.append((step, payload["Payload"]))
+        if step == "UpdateAmi":
+            attempts["UpdateAmi"] += 1
+            if attempts["UpdateAmi"] == 1:
+                raise ProcessKilledError
+            raise TaskFailedError("RolloutInterruptedError", "UpdateAmi was interrupted")
+        if step == "Rollback":
+            return {"rolled_back": True, "reverted": ["web"]}
+        return report(payload["Payload"])
+
+    db = tmp_path / "wf.sqlite3"
+    first = LocalWorkflowRunner(db, invoke=invoke, clock=FakeClock())
+    arn = first.start(first.register("rollout", definition()), INPUT)
+    deadline = time.monotonic() + 10
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert first.describe(arn).status == "RUNNING"
+    first.close()
+
+    second = LocalWorkflowRunner(db, invoke=invoke, clock=FakeClock())  # resumes on opening
+    try:
+        execution = second.wait(arn, timeout=30)
+    finally:
+        second.close()
+
+    assert execution.status == "SUCCEEDED"
+    assert [s for s, _ in calls] == ["UpdateAmi", "UpdateAmi", "Rollback", "SendReport"]
+    assert calls[2][1]["scope"] == "update"
+    assert calls[2][1]["error"]["Error"] == "RolloutInterruptedError"

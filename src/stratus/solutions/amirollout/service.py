@@ -8,6 +8,7 @@ execution) changes nothing the second time: capacity is never doubled twice.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from stratus.platform.ports import (
     Mailer,
     NotExists,
     NotFoundError,
+    PortError,
     SortKeyCondition,
     TableStore,
     WorkflowRunner,
@@ -30,6 +32,7 @@ from stratus.solutions.amirollout.domain.model import (
     ImageBuilt,
     RolloutAlarmError,
     RolloutHealthTimeoutError,
+    RolloutInterruptedError,
     Settings,
     alarm_names,
     execution_name,
@@ -152,75 +155,132 @@ def start_rollout(event: ImageBuilt, region: str, deps: Deps) -> str | None:
 # ---- step 1: update the launch of every opted-in ASG ------------------------------------------
 
 
-def update_ami(image_arn: str, ami_id: str, image_name: str, deps: Deps) -> list[dict[str, str]]:
-    """Record every opted-in ASG (original capacity, launch, instances) and point it at a copy
-    of its launch with the new AMI. Returns the Map's targets."""
+def _ami_key(image_arn: str) -> dict[str, str]:
+    return {"PK": f"AMI~{image_arn}", "SK": "AMI"}
+
+
+def _record_group(
+    group: Group, image_arn: str, ami_id: str, now: str, deps: Deps
+) -> dict[str, Any] | None:
+    """The group's rollout record, written (with its old instances) before anything changes;
+    None when the group already runs this AMI."""
     s = deps.settings
-    targets = []
-    now = _iso(deps.clock.now())
-    for group in deps.fleet.groups(s.opt_in_tag, image_name):
-        target = Target(image_arn, ami_id, group.arn, group.name)
-        record = deps.table.get(target.key)
-        if record is None:
-            old_image = deps.fleet.image_of(group.launch)
-            if old_image == ami_id:
-                continue  # already on this AMI
-            record = {
-                **target.key,
-                "Data1": f"APP_NAME~{group.tags.get(s.app_tag, group.name)}",
-                "Data2": f"AMI~{image_arn}",
-                "asg_name": group.name,
-                "application": group.tags.get(s.app_tag, ""),
-                "original": {
-                    "desired": group.desired,
-                    "min": group.min_size,
-                    "max": group.max_size,
-                },
-                "old_launch": _launch_item(group.launch),
-                "old_image": old_image,
-                "new_image": ami_id,
-                "old_instances": [i.instance_id for i in group.instances],
-                "alarms": alarm_names(group.tags.get(s.alarm_tag)),
-                "state": "RECORDED",
-                "started_at": now,
-                "replaced": [],
-                "skipped": {},
-                "errors": [],
-            }
-            try:
-                deps.table.put(record, condition=NotExists("PK"))
-            except ConditionFailedError:
-                record = deps.table.get(target.key) or record
-            for instance in group.instances:
-                deps.table.put(
-                    {
-                        "PK": f"EC2~{instance.instance_id}",
-                        "SK": f"AMI~{image_arn}",
-                        "Data1": f"SOURCE_ASG~{group.arn}",
-                        "Data2": f"AMI~{image_arn}",
-                        "instance_id": instance.instance_id,
-                        "asg_name": group.name,
-                        "image": record["old_image"],
-                        "state": "OLD",
-                    }
-                )
-        if record.get("state") in ("DONE", "ROLLED_BACK"):
-            continue
-        if not record.get("new_launch"):
-            new_launch = deps.fleet.new_launch_version(_launch(record["old_launch"]), ami_id)
-            record = deps.table.update(
-                target.key, set={"new_launch": _launch_item(new_launch), "state": "UPDATED"}
-            )
-        deps.fleet.point_group(group.name, _launch(record["new_launch"]))
-        targets.append(
+    target = Target(image_arn, ami_id, group.arn, group.name)
+    record = deps.table.get(target.key)
+    if record is not None:
+        return record
+    old_image = deps.fleet.image_of(group.launch)
+    if old_image == ami_id:
+        return None  # already on this AMI
+    record = {
+        **target.key,
+        "Data1": f"APP_NAME~{group.tags.get(s.app_tag, group.name)}",
+        "Data2": f"AMI~{image_arn}",
+        "asg_name": group.name,
+        "application": group.tags.get(s.app_tag, ""),
+        "original": {
+            "desired": group.desired,
+            "min": group.min_size,
+            "max": group.max_size,
+        },
+        "old_launch": _launch_item(group.launch),
+        "old_image": old_image,
+        "new_image": ami_id,
+        "old_instances": [i.instance_id for i in group.instances],
+        "alarms": alarm_names(group.tags.get(s.alarm_tag)),
+        "state": "RECORDED",
+        "started_at": now,
+        "replaced": [],
+        "skipped": {},
+        "errors": [],
+    }
+    try:
+        deps.table.put(record, condition=NotExists("PK"))
+    except ConditionFailedError:
+        return deps.table.get(target.key) or record
+    for instance in group.instances:
+        deps.table.put(
             {
-                "image_arn": image_arn,
-                "ami_id": ami_id,
-                "asg_arn": group.arn,
+                "PK": f"EC2~{instance.instance_id}",
+                "SK": f"AMI~{image_arn}",
+                "Data1": f"SOURCE_ASG~{group.arn}",
+                "Data2": f"AMI~{image_arn}",
+                "instance_id": instance.instance_id,
                 "asg_name": group.name,
+                "image": record["old_image"],
+                "state": "OLD",
             }
         )
+    return record
+
+
+def _switch(target: Target, record: dict[str, Any], deps: Deps) -> None:
+    """Point one recorded group at a copy of its launch with the new AMI. ``SWITCHING`` is
+    recorded before the group changes and ``UPDATED`` after, so a revert knows what to undo."""
+    if record["state"] not in ("RECORDED", "SWITCHING"):
+        return  # switched already (UPDATED) or further on
+    if not record.get("new_launch"):
+        new_launch = deps.fleet.new_launch_version(_launch(record["old_launch"]), target.ami_id)
+        record = deps.table.update(
+            target.key, set={"new_launch": _launch_item(new_launch), "state": "SWITCHING"}
+        )
+    elif record["state"] == "RECORDED":
+        record = deps.table.update(target.key, set={"state": "SWITCHING"})
+    deps.fleet.point_group(target.asg_name, _launch(record["new_launch"]))
+    deps.table.update(target.key, set={"state": "UPDATED"}, remove=["update_error"])
+
+
+def update_ami(image_arn: str, ami_id: str, image_name: str, deps: Deps) -> list[dict[str, str]]:
+    """Record every opted-in ASG (original capacity, launch, instances), then point each at a
+    copy of its launch with the new AMI. Returns the Map's targets.
+
+    A failure raises after noting it on the group (the state machine then reverts every
+    group, :func:`revert_update`). A run that finds an earlier run of this rollout that never
+    finished (its process died) raises :class:`RolloutInterruptedError` to be reverted too."""
+    s = deps.settings
+    key = _ami_key(image_arn)
+    if (deps.table.get(key) or {}).get("update_step") == "RUNNING":
+        raise RolloutInterruptedError(
+            "UpdateAmi was interrupted (its process died) before it finished: reverting"
+        )
+    deps.table.update(key, set={"update_step": "RUNNING"})
+    try:
+        groups = deps.fleet.groups(s.opt_in_tag, image_name)
+        targets = _update_groups(image_arn, ami_id, groups, deps)
+    except Exception:
+        with contextlib.suppress(PortError):
+            deps.table.update(key, set={"update_step": "FAILED"})
+        raise
+    deps.table.update(key, set={"update_step": "DONE"})
     return targets
+
+
+def _update_groups(
+    image_arn: str, ami_id: str, groups: list[Group], deps: Deps
+) -> list[dict[str, str]]:
+    now = _iso(deps.clock.now())
+    recorded: list[tuple[Target, dict[str, Any]]] = []
+    for group in groups:  # every group recorded before the first one changes
+        record = _record_group(group, image_arn, ami_id, now, deps)
+        if record is None or record.get("state") in ("DONE", "ROLLED_BACK"):
+            continue
+        recorded.append((Target(image_arn, ami_id, group.arn, group.name), record))
+    for target, record in recorded:
+        try:
+            _switch(target, record, deps)
+        except Exception as exc:
+            with contextlib.suppress(PortError):
+                deps.table.update(target.key, set={"update_error": f"{type(exc).__name__}: {exc}"})
+            raise
+    return [
+        {
+            "image_arn": t.image_arn,
+            "ami_id": t.ami_id,
+            "asg_arn": t.asg_arn,
+            "asg_name": t.asg_name,
+        }
+        for t, _ in recorded
+    ]
 
 
 # ---- step 2: scale out ------------------------------------------------------------------------
@@ -258,6 +318,14 @@ def _new_instances(group: Group, record: Mapping[str, Any]) -> list[str]:
     return [i.instance_id for i in group.instances if i.instance_id not in old]
 
 
+def _firing(record: Mapping[str, Any], deps: Deps) -> list[str]:
+    """The guarding alarms (the ASG's alarm tag, recorded) that are in ALARM now."""
+    alarms = list(record.get("alarms") or [])
+    if not alarms:
+        return []
+    return sorted(n for n, st in deps.fleet.alarm_states(alarms).items() if st == "ALARM")
+
+
 def check_health(target: Target, deps: Deps) -> dict[str, Any]:
     """HEALTHY once the new instances are in service and healthy for the bake time (or after
     the fixed wait); WAIT before; raises to roll back on timeout or a guarding alarm."""
@@ -269,11 +337,9 @@ def check_health(target: Target, deps: Deps) -> dict[str, Any]:
     group = deps.fleet.group(target.asg_name)
     launched = _new_instances(group, record)
     deps.table.update(target.key, set={"launched": launched})
-    alarms = list(record.get("alarms") or [])
-    if alarms:
-        firing = sorted(n for n, st in deps.fleet.alarm_states(alarms).items() if st == "ALARM")
-        if firing:
-            raise RolloutAlarmError(f"alarm(s) {', '.join(firing)} in ALARM during the rollout")
+    firing = _firing(record, deps)
+    if firing:
+        raise RolloutAlarmError(f"alarm(s) {', '.join(firing)} in ALARM during the rollout")
     scaled_at = datetime.fromisoformat(record["scaled_at"])
     if record["state"] == "HEALTHY":
         return {"status": "HEALTHY", "wait_s": s.poll_s}
@@ -324,7 +390,10 @@ def _watch(instance_id: str, target: Target, due: datetime, deps: Deps) -> None:
 def terminate_old(target: Target, deps: Deps) -> dict[str, Any]:
     """Terminate old instances one by one while healthy capacity stays at the original
     desired; held instances (protected, Standby) are skipped or waited for by policy. When all
-    are handled, restore desired and MaxSize. ``done`` says whether to come back."""
+    are handled, restore desired and MaxSize. ``done`` says whether to come back.
+
+    Each call (each batch) first checks the guarding alarms: one in ALARM raises
+    :class:`RolloutAlarmError` before anything more is terminated (Catch → Rollback)."""
     s = deps.settings
     record = _record(target, deps)
     if record["state"] in ("DONE", "ROLLED_BACK"):
@@ -333,6 +402,18 @@ def terminate_old(target: Target, deps: Deps) -> dict[str, Any]:
     if record["state"] != "TERMINATING":
         record = deps.table.update(
             target.key, set={"state": "TERMINATING", "terminating_at": _iso(now)}
+        )
+    firing = _firing(record, deps)  # before each batch: an alarm stops terminating
+    if firing:
+        gone = list(record.get("replaced") or [])
+        so_far = (
+            f"{len(gone)} old instance(s) already terminated ({', '.join(gone)})"
+            if gone
+            else "no old instance terminated yet"
+        )
+        raise RolloutAlarmError(
+            f"alarm(s) {', '.join(firing)} in ALARM during the termination of old instances "
+            f"of {target.asg_name}: stopped terminating, {so_far}"
         )
     original = int(record["original"]["desired"])
     group = deps.fleet.group(target.asg_name)
@@ -405,43 +486,65 @@ def _restore(target: Target, record: Mapping[str, Any], deps: Deps) -> None:
 # ---- rollback ---------------------------------------------------------------------------------
 
 
-def rollback(target: Target, error: Mapping[str, Any] | None, deps: Deps) -> dict[str, Any]:
+def _cause(error: Mapping[str, Any] | None) -> str:
+    """``Error: message`` of a caught error (Step Functions' Cause of a Lambda error is the
+    JSON of errorMessage/errorType/stackTrace: only the message is kept)."""
+    if not error:
+        return ""
+    cause = str(error.get("Cause", ""))
+    with contextlib.suppress(ValueError):
+        parsed = json.loads(cause)
+        if isinstance(parsed, dict) and parsed.get("errorMessage"):
+            cause = str(parsed["errorMessage"])
+    return f"{error.get('Error', '')}: {cause}".strip(": ")
+
+
+def rollback(
+    target: Target, error: Mapping[str, Any] | None, deps: Deps, *, why: str = ""
+) -> dict[str, Any]:
     """Point the ASG back at its previous launch, remove new instances without dropping healthy
-    capacity below the original desired, and restore desired/MaxSize."""
+    capacity below the original desired, and restore desired/MaxSize. New instances that hold
+    capacity after old ones were terminated are kept (the old AMI is not relaunched)."""
     record = _record(target, deps)
     if record["state"] == "ROLLED_BACK":
         return {"rolled_back": True}
-    cause = ""
-    if error:
-        cause = f"{error.get('Error', '')}: {error.get('Cause', '')}".strip(": ")
-    record = deps.table.update(
-        target.key,
-        set={
-            "state": "ROLLING_BACK",
-            "errors": [*record.get("errors", []), cause] if cause else record.get("errors", []),
-        },
-    )
+    if record["state"] != "ROLLING_BACK":  # first entry: note where it came from, once
+        cause = _cause(error)
+        errors = list(record.get("errors") or [])
+        record = deps.table.update(
+            target.key,
+            set={
+                "state": "ROLLING_BACK",
+                "rollback_from": record["state"],
+                "errors": [*errors, cause] if cause else errors,
+            },
+        )
     old_launch = _launch(record["old_launch"])
-    deps.fleet.point_group(target.asg_name, old_launch)
-    group = deps.fleet.group(target.asg_name)
-    original = int(record["original"]["desired"])
-    healthy = group.healthy_capacity()
-    removed = []
-    for instance_id in _new_instances(group, record):
-        instance = next(i for i in group.instances if i.instance_id == instance_id)
-        counts = 1 if instance.serving else 0
-        if counts and not may_terminate(healthy, original):
-            continue  # it holds capacity: keep it
-        with contextlib.suppress(NotFoundError):
-            deps.fleet.terminate(instance_id, decrement=True)
-        healthy -= counts
-        removed.append(instance_id)
-    _restore(target, record, deps)
-    reverted = (
-        f"{target.asg_name} back on {old_launch.describe()} ({record['old_image']}); "
-        f"removed {len(removed)} new instance(s); capacity restored to desired "
-        f"{record['original']['desired']}, MaxSize {record['original']['max']}"
-    )
+    back_on = f"{old_launch.describe()} ({record['old_image']})"
+    if record.get("rollback_from") == "RECORDED":
+        # Never switched (UpdateAmi stopped before it): the group is as it was.
+        reverted = f"{target.asg_name} not switched, still on {back_on}: nothing to revert"
+        removed: list[str] = []
+        kept: list[str] = []
+    else:
+        deps.fleet.point_group(target.asg_name, old_launch)
+        removed, kept = _remove_new(target, record, deps)
+        _restore(target, record, deps)
+        reverted = f"{target.asg_name} back on {back_on}"
+        if record.get("rollback_from") not in ("SWITCHING", "UPDATED") or removed or kept:
+            reverted += (
+                f"; removed {len(removed)} new instance(s); capacity restored to desired "
+                f"{record['original']['desired']}, MaxSize {record['original']['max']}"
+            )
+        replaced = list(record.get("replaced") or [])
+        if replaced:
+            reverted += (
+                f"; {len(replaced)} old instance(s) were already terminated "
+                f"({', '.join(replaced)}): kept {len(kept)} new instance(s) that hold "
+                "capacity (the old AMI is not relaunched)"
+            )
+    if why:
+        reverted += f"; why: {why}"
     deps.table.update(
         target.key,
         set={
@@ -453,6 +556,70 @@ def rollback(target: Target, error: Mapping[str, Any] | None, deps: Deps) -> dic
         },
     )
     return {"rolled_back": True}
+
+
+def _remove_new(
+    target: Target, record: Mapping[str, Any], deps: Deps
+) -> tuple[list[str], list[str]]:
+    """Terminate the new instances that do not hold the original healthy capacity; returns
+    (removed, kept)."""
+    group = deps.fleet.group(target.asg_name)
+    original = int(record["original"]["desired"])
+    healthy = group.healthy_capacity()
+    removed: list[str] = []
+    kept: list[str] = []
+    for instance_id in _new_instances(group, record):
+        instance = next(i for i in group.instances if i.instance_id == instance_id)
+        counts = 1 if instance.serving else 0
+        if counts and not may_terminate(healthy, original):
+            kept.append(instance_id)  # it holds capacity: keep it
+            continue
+        with contextlib.suppress(NotFoundError):
+            deps.fleet.terminate(instance_id, decrement=True)
+        healthy -= counts
+        removed.append(instance_id)
+    return removed, kept
+
+
+def _group_records(image_arn: str, deps: Deps) -> list[dict[str, Any]]:
+    """Every ASG record of the rollout (GSI2 query on Data2 = AMI~<arn>), by name."""
+    found: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        page = deps.table.query(
+            f"AMI~{image_arn}", index="GSI2", sort=SortKeyCondition.begins_with("AMI~"), start=token
+        )
+        found.extend(i for i in page.items if str(i["PK"]).startswith("ASG~"))
+        token = page.next_token
+        if token is None:
+            return sorted(found, key=lambda i: str(i["asg_name"]))
+
+
+def revert_update(
+    image_arn: str, ami_id: str, error: Mapping[str, Any] | None, deps: Deps
+) -> dict[str, Any]:
+    """UpdateAmi failed (or was interrupted): roll back every group it recorded, as
+    :func:`rollback` does after a later failure. What each group reached is in its record
+    (``RECORDED`` untouched, ``SWITCHING`` maybe switched, ``UPDATED`` switched), so a retried
+    or resumed revert redoes nothing twice. The failure is kept for the report."""
+    why = _cause(error) or "UpdateAmi failed"
+    deps.table.update(_ami_key(image_arn), set={"update_failure": why})
+    reverted = []
+    for record in _group_records(image_arn, deps):
+        target = Target(
+            image_arn, ami_id, str(record["PK"]).removeprefix("ASG~"), str(record["asg_name"])
+        )
+        if record["state"] in ("DONE", "ROLLED_BACK"):
+            continue
+        own = record.get("update_error")
+        rollback(
+            target,
+            {"Error": "UpdateAmi", "Cause": own} if own else None,
+            deps,
+            why=f"UpdateAmi failed ({why})",
+        )
+        reverted.append(target.asg_name)
+    return {"rolled_back": True, "reverted": reverted}
 
 
 # ---- step 5: report ---------------------------------------------------------------------------
@@ -484,23 +651,15 @@ def _outcome(item: Mapping[str, Any]) -> AsgOutcome:
 
 def outcomes(image_arn: str, deps: Deps) -> list[AsgOutcome]:
     """Every ASG of the rollout (GSI2 query on Data2 = AMI~<arn>)."""
-    found: list[AsgOutcome] = []
-    token: str | None = None
-    while True:
-        page = deps.table.query(
-            f"AMI~{image_arn}", index="GSI2", sort=SortKeyCondition.begins_with("AMI~"), start=token
-        )
-        found.extend(_outcome(i) for i in page.items if str(i["PK"]).startswith("ASG~"))
-        token = page.next_token
-        if token is None:
-            return sorted(found, key=lambda o: o.name)
+    return [_outcome(i) for i in _group_records(image_arn, deps)]
 
 
 def send_report(image_arn: str, ami_id: str, deps: Deps) -> dict[str, Any]:
     """Email the report once (guarded by a conditional write on the AMI item)."""
-    key = {"PK": f"AMI~{image_arn}", "SK": "AMI"}
+    key = _ami_key(image_arn)
     results = outcomes(image_arn, deps)
-    subject, text = render_report(image_arn, ami_id, results)
+    failure = str((deps.table.get(key) or {}).get("update_failure", ""))
+    subject, text = render_report(image_arn, ami_id, results, failure)
     try:
         deps.table.update(
             key, set={"reported_at": _iso(deps.clock.now())}, condition=NotExists("reported_at")
@@ -519,7 +678,7 @@ def send_report(image_arn: str, ami_id: str, deps: Deps) -> dict[str, Any]:
     except Exception:
         deps.table.update(key, remove=["reported_at"])  # let the retry send it
         raise
-    status = "ROLLED_BACK" if any(o.rolled_back for o in results) else "DONE"
+    status = "ROLLED_BACK" if failure or any(o.rolled_back for o in results) else "DONE"
     deps.table.update(key, set={"status": status})
     return {"sent": True, "subject": subject, "rolled_back": status == "ROLLED_BACK"}
 

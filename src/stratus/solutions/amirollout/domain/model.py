@@ -35,6 +35,13 @@ class RolloutAlarmError(Exception):
     """A guarding CloudWatch alarm went to ALARM during the rollout: roll back."""
 
 
+class RolloutInterruptedError(Exception):
+    """UpdateAmi started before and never finished (its process died): revert what it did.
+
+    Step Functions does not retry a Lambda that died (``Lambda.Unknown``, ``States.Timeout``);
+    the local runner re-runs the state it was in, so the step itself says it was interrupted."""
+
+
 @dataclass(frozen=True)
 class OutputAmi:
     """One AMI Image Builder distributed (``outputResources.amis[]``)."""
@@ -143,8 +150,11 @@ class AsgOutcome:
     state: str = ""
 
 
-def render_report(image_arn: str, ami_id: str, outcomes: Sequence[AsgOutcome]) -> tuple[str, str]:
-    """Subject and text of the report email."""
+def render_report(
+    image_arn: str, ami_id: str, outcomes: Sequence[AsgOutcome], update_failure: str = ""
+) -> tuple[str, str]:
+    """Subject and text of the report email; ``update_failure`` says why UpdateAmi failed
+    (every ASG it had recorded was then reverted)."""
     rolled_back = [o for o in outcomes if o.rolled_back]
     if not outcomes:
         verdict = "no opted-in Auto Scaling group"
@@ -152,8 +162,13 @@ def render_report(image_arn: str, ami_id: str, outcomes: Sequence[AsgOutcome]) -
         verdict = f"{len(rolled_back)} of {len(outcomes)} ASG(s) rolled back"
     else:
         verdict = f"{len(outcomes)} ASG(s) updated"
+    if update_failure:
+        verdict = "UpdateAmi failed, " + (verdict if outcomes else "no ASG changed")
     subject = f"AMI rollout {ami_id}: {verdict}"
-    lines = [f"Image: {image_arn}", f"AMI: {ami_id}", f"Result: {verdict}", ""]
+    lines = [f"Image: {image_arn}", f"AMI: {ami_id}", f"Result: {verdict}"]
+    if update_failure:
+        lines.append(f"UpdateAmi failed: {update_failure}")
+    lines.append("")
     for o in outcomes:
         lines.append(f"== {o.name} (application {o.application or '-'})")
         lines.append(f"   old AMI: {o.old_image}   new AMI: {o.new_image}")

@@ -41,11 +41,15 @@ def terminate_old(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @logger.inject_lambda_context
 def rollback(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Rollback of one ASG (after a health timeout, an alarm or a failed step)."""
-    error = event.get("error")
-    return service.rollback(
-        Target.from_payload(event), error if isinstance(error, dict) else None, bootstrap.deps()
-    )
+    """Rollback of one ASG (after a health timeout, an alarm or a failed step), or, with
+    ``scope: update``, of every ASG UpdateAmi recorded before it failed (RevertUpdate)."""
+    raw = event.get("error")
+    error = raw if isinstance(raw, dict) else None
+    if event.get("scope") == "update":
+        return service.revert_update(
+            str(event["image_arn"]), str(event["ami_id"]), error, bootstrap.deps()
+        )
+    return service.rollback(Target.from_payload(event), error, bootstrap.deps())
 
 
 @logger.inject_lambda_context
