@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
 import textwrap
 import tomllib
 from pathlib import Path
@@ -24,7 +25,7 @@ from stratus.platform.runtime.infra import (
     read_requirements,
     third_party_imports,
 )
-from stratus.platform.runtime.template import Application, load_application
+from stratus.platform.runtime.template import Application, import_handler, load_application
 
 REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src"
@@ -33,6 +34,7 @@ IDS = [str(t.relative_to(REPO)) for t in TEMPLATES]
 SOLUTIONS = [t for t in TEMPLATES if t.is_relative_to(SRC)]
 EDGE = SRC / "stratus" / "solutions" / "edge" / "infra" / "template.yaml"
 FACADE = SRC / "stratus" / "solutions" / "facade" / "infra" / "template.yaml"
+EDGE_CODE = SRC / "stratus" / "solutions" / "edge" / "lambda_edge"
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=IDS)
@@ -40,12 +42,15 @@ def test_every_function_package_has_what_its_handler_imports(template: Path) -> 
     assert package_problems(load_application(template, check_handlers=False)) == []
 
 
-def test_every_solution_builds_from_src_with_its_requirements() -> None:
+def test_every_solution_builds_from_src_with_its_requirements_but_the_edge_authorizer() -> None:
     assert SOLUTIONS
     for template in SOLUTIONS:
         app = load_application(template, check_handlers=False)
         for fn in app.functions.values():
-            assert fn.code_uri == SRC, fn.logical_id
+            if (template, fn.logical_id) == (EDGE, "AuthorizerEdgeFunction"):
+                assert fn.code_uri == EDGE_CODE
+            else:
+                assert fn.code_uri == SRC, fn.logical_id
     assert (SRC / "requirements.txt").is_file()
 
 
@@ -205,16 +210,62 @@ def test_lint_infra_fails_naming_the_function_module_and_distribution(tmp_path: 
     assert "does not list PyJWT" in result.output
 
 
-def test_the_edge_authorizer_size_is_a_known_limit_and_would_otherwise_fail(
-    monkeypatch: pytest.MonkeyPatch,
+def test_the_edge_authorizer_packages_alone_in_under_1_mb_with_the_standard_library_only() -> None:
+    app = load_application(EDGE, check_handlers=False)
+    fn = app.functions["AuthorizerEdgeFunction"]
+    assert fn.code_uri == EDGE_CODE
+    assert fn.handler == "edge_authorizer.handler.lambda_handler"
+    assert package_problems(app) == []
+    assert package_notes(app) == []
+    assert third_party_imports(EDGE_CODE, "edge_authorizer.handler") == {}
+    assert infra._package_size(EDGE_CODE) < 100 * 1024  # far under CloudFront's 1 MB
+    assert not (EDGE_CODE / "requirements.txt").exists()
+    # Lambda@Edge has no environment variables: the settings ship inside the CodeUri
+    assert (EDGE_CODE / "edge_authorizer" / "authorizer.json").is_file()
+    assert callable(import_handler(fn))
+
+
+def _authorizer_problems(app: Application, code: Path) -> list[str]:
+    functions = dict(app.functions)
+    functions["AuthorizerEdgeFunction"] = dataclasses.replace(
+        functions["AuthorizerEdgeFunction"], code_uri=code
+    )
+    problems = package_problems(dataclasses.replace(app, functions=functions))
+    return [p for p in problems if "Resources.AuthorizerEdgeFunction" in p]
+
+
+def test_a_viewer_request_function_with_requirements_imports_or_over_1_mb_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = load_application(EDGE, check_handlers=False)
-    (note,) = package_notes(app)
-    assert "Resources.AuthorizerEdgeFunction: known limit: Lambda@Edge viewer-request" in note
-    assert package_problems(app) == []
-    monkeypatch.setattr(infra, "KNOWN_PACKAGE_LIMITS", {})
-    (problem,) = package_problems(app)
+    code = tmp_path / "lambda_edge"
+    shutil.copytree(EDGE_CODE, code, ignore=shutil.ignore_patterns("__pycache__"))
+    assert _authorizer_problems(app, code) == []
+
+    (code / "requirements.txt").write_text("PyJWT[crypto]>=2.8\ncryptography\n", "utf-8")
+    (problem,) = _authorizer_problems(app, code)
     assert "Resources.AuthorizerEdgeFunction: Lambda@Edge (viewer-request)" in problem
-    assert "limited to 1 MB" in problem
-    result = CliRunner().invoke(lint_infra_command, [str(EDGE)])
-    assert result.exit_code == 1
+    assert "lists cryptography, pyjwt" in problem
+    assert "must have no requirements" in problem
+    (code / "requirements.txt").unlink()
+
+    rules = code / "edge_authorizer" / "rules.py"
+    rules.write_text("import jwt\n" + rules.read_text("utf-8"), "utf-8")
+    (problem,) = _authorizer_problems(app, code)
+    assert "imports the third-party module jwt (edge_authorizer.rules:1)" in problem
+    assert "standard library only" in problem
+    shutil.copy(EDGE_CODE / "edge_authorizer" / "rules.py", rules)
+
+    cache = code / "edge_authorizer" / "__pycache__"
+    cache.mkdir()
+    (cache / "big.pyc").write_bytes(b"\0" * (2 * 1024 * 1024))  # caches are not packaged
+    assert _authorizer_problems(app, code) == []
+    (code / "edge_authorizer" / "table.bin").write_bytes(b"\0" * (1024 * 1024 + 1))
+    (problem,) = _authorizer_problems(app, code)
+    assert "packages are limited to 1 MB" in problem
+    assert "holds 1.0 MB" in problem
+
+    monkeypatch.setattr(
+        infra, "KNOWN_PACKAGE_LIMITS", {("edge", "AuthorizerEdgeFunction"): "a reason"}
+    )
+    assert _authorizer_problems(app, code) == []

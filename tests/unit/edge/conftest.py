@@ -17,8 +17,9 @@ from stratus.platform.adapters.local.table import SqliteTableStore
 from stratus.platform.ports.table import TableSpec
 from stratus.solutions.edge import config as edgeconfig
 from stratus.solutions.edge import local
-from stratus.solutions.edge.domain.jwt import JwtPolicy
-from stratus.solutions.edge.proxy import AuthSettings, EdgeProxy, OriginResponse
+from stratus.solutions.edge.lambda_edge.edge_authorizer.rules import JwtPolicy
+from stratus.solutions.edge.lambda_edge.edge_authorizer.settings import AuthSettings
+from stratus.solutions.edge.proxy import EdgeProxy, OriginResponse
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 ISSUER, AUDIENCE = "https://idp.test", "site"

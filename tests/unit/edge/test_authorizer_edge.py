@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from stratus.solutions.edge.domain.jwt import JwksCache, JwtPolicy
-from stratus.solutions.edge.entrypoints.authorizer_edge import decide
-from stratus.solutions.edge.proxy import AuthSettings
+from stratus.solutions.edge.lambda_edge.edge_authorizer.handler import decide
+from stratus.solutions.edge.lambda_edge.edge_authorizer.rules import JwksCache, JwtPolicy
+from stratus.solutions.edge.lambda_edge.edge_authorizer.settings import AuthSettings
 from tests.unit.edge.conftest import AUDIENCE, ISSUER, jwks_of, token_for
 
 

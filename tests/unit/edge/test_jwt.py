@@ -12,7 +12,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from stratus.platform.adapters.local.clock import FakeClock
-from stratus.solutions.edge.domain.jwt import JwksCache, JwtPolicy, token_from, validate
+from stratus.solutions.edge.lambda_edge.edge_authorizer.rules import (
+    JwksCache,
+    JwtPolicy,
+    token_from,
+    validate,
+)
 
 ISSUER = "https://idp.example"
 AUDIENCE = "web-app"

@@ -12,8 +12,9 @@
 * :func:`package_problems` checks what ``sam build`` would package: each handler module is under
   its CodeUri, and every third-party module its import graph may reach is listed in
   ``<CodeUri>/requirements.txt`` (which SAM's Python builder installs), is in the Lambda runtime
-  (boto3, botocore, stdlib) or is a local-only module imported lazily; Lambda@Edge viewer
-  functions fit in 1 MB unless :data:`KNOWN_PACKAGE_LIMITS` says why not.
+  (boto3, botocore, stdlib) or is a local-only module imported lazily; a Lambda@Edge viewer
+  function's CodeUri holds under 1 MB, has no requirements and its import graph no
+  third-party module, unless :data:`KNOWN_PACKAGE_LIMITS` says why not.
 * ``stratus lint-infra`` (:data:`lint_infra_command`) runs all of them on every template.
 """
 
@@ -569,15 +570,12 @@ IMPLIED_IMPORTS: Mapping[str, tuple[str, ...]] = {"stratus.platform.relational":
 
 #: Functions whose package is known to break a platform limit, with the reason. The check
 #: reports them as notes instead of problems; remove an entry once the limit is met.
-KNOWN_PACKAGE_LIMITS: Mapping[tuple[str, str], str] = {
-    ("edge", "AuthorizerEdgeFunction"): (
-        "Lambda@Edge viewer-request packages are limited to 1 MB; CodeUri src/ plus"
-        " requirements.txt is far bigger (known, see docs/solutions/edge.md, Not done)"
-    ),
-}
+KNOWN_PACKAGE_LIMITS: Mapping[tuple[str, str], str] = {}
 
 _EDGE_VIEWER_LIMIT = 1024 * 1024
-_BUILD_SKIPS = frozenset({"__pycache__", ".git", ".aws-sam", ".venv", ".mypy_cache"})
+_BUILD_SKIPS = frozenset(
+    {"__pycache__", ".git", ".aws-sam", ".venv", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+)
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -713,6 +711,24 @@ def _package_size(root: Path) -> int:
     return total
 
 
+def _edge_viewer_problems(where: str, event: str, code_uri: Path, provided: set[str]) -> list[str]:
+    """A Lambda@Edge viewer function's CodeUri must be under 1 MB and install nothing."""
+    found: list[str] = []
+    if provided:
+        found.append(
+            f"{where}: Lambda@Edge ({event}): {_display(code_uri / 'requirements.txt')} lists"
+            f" {', '.join(sorted(provided))}; a viewer-request package (1 MB) must have no"
+            " requirements: give the function its own CodeUri with only its code"
+        )
+    size = _package_size(code_uri)
+    if size > _EDGE_VIEWER_LIMIT:
+        found.append(
+            f"{where}: Lambda@Edge ({event}) packages are limited to 1 MB; CodeUri"
+            f" {_display(code_uri)} holds {size / 2**20:.1f} MB (caches left out)"
+        )
+    return found
+
+
 def _edge_functions(app: Application) -> dict[str, str]:
     """Lambda@Edge functions of the template: logical id → CloudFront event type."""
     found: dict[str, str] = {}
@@ -761,8 +777,19 @@ def _packaging(app: Application) -> tuple[list[str], list[str]]:
             continue
         requirements_file = fn.code_uri / "requirements.txt"
         provided = read_requirements(requirements_file)
+        known = KNOWN_PACKAGE_LIMITS.get((app.path.parent.parent.name, fn.logical_id))
+        event = edge.get(fn.logical_id)
+        viewer = event is not None and event.startswith("viewer")
+        limits: list[str] = []  # of a viewer-request Lambda@Edge function
         for name, (lazy, importer) in sorted(third_party_imports(fn.code_uri, module).items()):
             if name in LAMBDA_RUNTIME_MODULES:
+                continue
+            if viewer:
+                limits.append(
+                    f"{where}: Lambda@Edge ({event}) {module} imports the third-party module"
+                    f" {name} ({importer}); a viewer-request package (1 MB) carries the standard"
+                    " library only"
+                )
                 continue
             if name in LOCAL_ONLY_MODULES:
                 if not lazy:
@@ -779,22 +806,12 @@ def _packaging(app: Application) -> tuple[list[str], list[str]]:
                     f" {_display(requirements_file)} does not list {distribution}"
                     " (sam build installs only what it lists)"
                 )
-        known = KNOWN_PACKAGE_LIMITS.get((app.path.parent.parent.name, fn.logical_id))
-        event = edge.get(fn.logical_id)
-        if event is not None and event.startswith("viewer"):
-            size = _package_size(fn.code_uri)
-            if size > _EDGE_VIEWER_LIMIT or provided:
-                message = (
-                    f"{where}: Lambda@Edge ({event}) packages are limited to 1 MB; CodeUri"
-                    f" {_display(fn.code_uri)} holds {size / 2**20:.1f} MB"
-                    + (" before its requirements" if provided else "")
-                )
-                if known:
-                    notes.append(f"{file}: {where}: known limit: {known}")
-                else:
-                    problems.append(message)
-        elif known:
+        if viewer:
+            limits += _edge_viewer_problems(where, str(event), fn.code_uri, provided)
+        if known and (limits or not viewer):
             notes.append(f"{file}: {where}: known limit: {known}")
+        else:
+            problems += limits
     return [f"{file}: {p}" for p in problems], notes
 
 

@@ -20,13 +20,16 @@ from typing import Any
 
 from stratus.platform.ports import Clock, ObjectStore, TableStore
 from stratus.solutions.edge import config as edgeconfig
-from stratus.solutions.edge.authconfig import http_jwks, load_auth_settings
 from stratus.solutions.edge.domain import accesslog
-from stratus.solutions.edge.domain import jwt as jwtrules
 from stratus.solutions.edge.domain.waf import WebAcl, parse_web_acl
+from stratus.solutions.edge.lambda_edge.edge_authorizer import rules as jwtrules
+from stratus.solutions.edge.lambda_edge.edge_authorizer.settings import (
+    AuthSettings,
+    http_jwks,
+    load_auth_settings,
+)
 from stratus.solutions.edge.patternsets import LivePatternSets, TablePatternSetStore
 from stratus.solutions.edge.proxy import (
-    AuthSettings,
     EdgeProxy,
     HttpOrigin,
     ObjectStoreOrigin,

@@ -35,8 +35,10 @@ from stratus.platform.ports import NotFoundError, ObjectStore, PortError
 from stratus.platform.runtime.apigateway.events import HttpRequest, HttpResponse
 from stratus.solutions.edge.config import Behaviour, EdgeConfig
 from stratus.solutions.edge.domain import accesslog, cache
-from stratus.solutions.edge.domain import jwt as jwtrules
 from stratus.solutions.edge.domain.waf import RateLimiter, SetResolver, Verdict, WafRequest, WebAcl
+from stratus.solutions.edge.lambda_edge.edge_authorizer import rules as jwtrules
+from stratus.solutions.edge.lambda_edge.edge_authorizer.authorize import authorize
+from stratus.solutions.edge.lambda_edge.edge_authorizer.settings import AuthSettings
 
 log = logging.getLogger("stratus.edge")
 
@@ -198,16 +200,6 @@ class HttpOrigin:
         return OriginResponse(502, [("Content-Type", "text/plain")], b"bad gateway\n")
 
 
-@dataclass(frozen=True, slots=True)
-class AuthSettings:
-    """Authorizer@Edge settings: the policy, where tokens come from, where to refresh."""
-
-    policy: jwtrules.JwtPolicy
-    cookie_name: str = "id_token"
-    refresh_url: str = "/refresh"
-    deny_status: int = 403  # for valid-looking tokens with wrong claims
-
-
 @dataclass
 class EdgeMetrics:
     """Counters per rule (allowed, blocked, counted) and per request outcome; thread-safe."""
@@ -348,18 +340,14 @@ class EdgeProxy:
         assert self.auth is not None
         assert self.keys is not None
         lowered = {k.lower(): v for k, v in request.headers}
-        token = jwtrules.token_from(lowered, self.auth.cookie_name)
-        if token is None:
-            return _auth_error(401, "missing-token")
-        result = jwtrules.validate(token, self.auth.policy, self.keys, self.clock)
-        if result.ok:
+        decision = authorize(lowered, request.path, request.query, self.auth, self.keys, self.clock)
+        if decision.allowed:
             return None
-        if result.expired:
-            back = request.path + (f"?{request.query}" if request.query else "")
-            location = f"{self.auth.refresh_url}?redirect_uri={quote(back, safe='')}"
-            return HttpResponse(302, [("Location", location), ("Cache-Control", "no-store")])
-        status = 401 if result.reason in jwtrules.UNAUTHENTICATED else self.auth.deny_status
-        return _auth_error(status, result.reason)
+        if decision.location is not None:
+            return HttpResponse(
+                302, [("Location", decision.location), ("Cache-Control", "no-store")]
+            )
+        return _auth_error(decision.status, decision.reason)
 
     def _serve(self, request: HttpRequest, behaviour: Behaviour) -> tuple[HttpResponse, str]:
         origin = self.origins[behaviour.origin]

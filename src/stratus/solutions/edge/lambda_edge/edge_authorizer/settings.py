@@ -1,26 +1,39 @@
-"""Authorizer@Edge settings: ``authorizer.json`` shipped with the code (Lambda@Edge has no
-environment variables), and the JWKS fetcher."""
+"""Authorizer@Edge settings: ``authorizer.json`` shipped in this package (Lambda@Edge has no
+environment variables), and the JWKS fetcher (urllib: no third-party HTTP client)."""
 
 from __future__ import annotations
 
 import json
 import urllib.request
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stratus.solutions.edge.domain import jwt as jwtrules
-from stratus.solutions.edge.proxy import AuthSettings
+from .rules import JwtPolicy
 
+#: Next to this module, so it is inside the Lambda@Edge CodeUri (``lambda_edge/``).
 AUTHORIZER_CONFIG = Path(__file__).resolve().parent / "authorizer.json"
 
 
-def load_auth_settings(overrides: Mapping[str, Any] | None = None) -> tuple[AuthSettings, str]:
-    """Authorizer settings from ``authorizer.json`` (Lambda@Edge has no environment
-    variables, so the file ships with the code) plus overrides; returns (settings, jwks_url)."""
-    raw: dict[str, Any] = json.loads(AUTHORIZER_CONFIG.read_text(encoding="utf-8"))
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    """Authorizer@Edge settings: the policy, where tokens come from, where to refresh."""
+
+    policy: JwtPolicy
+    cookie_name: str = "id_token"
+    refresh_url: str = "/refresh"
+    deny_status: int = 403  # for valid-looking tokens with wrong claims
+
+
+def load_auth_settings(
+    overrides: Mapping[str, Any] | None = None, path: Path = AUTHORIZER_CONFIG
+) -> tuple[AuthSettings, str]:
+    """Authorizer settings from ``authorizer.json`` plus overrides; returns
+    (settings, jwks_url)."""
+    raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     raw.update(overrides or {})
-    policy = jwtrules.JwtPolicy(
+    policy = JwtPolicy(
         issuer=str(raw["issuer"]),
         audiences=tuple(raw.get("audiences") or ()),
         token_use=tuple(raw.get("token_use") or ()),

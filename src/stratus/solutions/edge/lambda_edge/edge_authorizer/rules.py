@@ -1,5 +1,8 @@
 """JWT validation rules of Authorizer@Edge: pure, with the key source injected.
 
+The one copy of these rules: the Lambda@Edge bundle runs them, and so does the local proxy
+(:mod:`stratus.solutions.edge.proxy`). Standard library only (1 MB viewer-request limit).
+
 Order of checks (each rejection names its reason):
 
 1. shape: three base64url segments, JSON header and payload, else ``malformed``;
@@ -9,7 +12,8 @@ Order of checks (each rejection names its reason):
 3. key: the ``kid`` is looked up in the JWKS (fetched once, cached, refetched at most once a
    minute for an unknown kid, so key rotation works and a flood of random kids does not);
    the key's ``kty``/``alg`` must agree with the header;
-4. signature (PyJWT's RSA/ECDSA verification, with the algorithm pinned by us);
+4. signature (:mod:`.jose`: pure-Python RS256/ES256, with the algorithm pinned by the
+   header check above); an undecodable signature segment or unusable key is ``malformed``;
 5. claims: ``exp`` and ``nbf`` with leeway (an expired token is the one case that is
    redirected to refresh), ``iss`` exact, ``aud`` or ``client_id`` among the accepted
    audiences, ``token_use`` when configured.
@@ -17,8 +21,6 @@ Order of checks (each rejection names its reason):
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import threading
 from collections.abc import Callable, Mapping
@@ -26,8 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-import jwt as pyjwt
-from jwt.exceptions import InvalidSignatureError, PyJWKError, PyJWTError
+from . import jose
 
 ALLOWED_ALGORITHMS = frozenset({"RS256", "ES256"})
 #: Refusals that mean "no usable credentials" (401); the others are a valid token for
@@ -127,8 +128,7 @@ class JwksCache:
 
 
 def _b64json(segment: str) -> Any:
-    padded = segment + "=" * (-len(segment) % 4)
-    return json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    return json.loads(jose.b64url_decode(segment))
 
 
 def validate(token: str, policy: JwtPolicy, keys: JwksCache, clock: Clock) -> JwtResult:
@@ -139,7 +139,7 @@ def validate(token: str, policy: JwtPolicy, keys: JwksCache, clock: Clock) -> Jw
     try:
         header = _b64json(parts[0])
         claims = _b64json(parts[1])
-    except (ValueError, UnicodeError, binascii.Error):
+    except (ValueError, RecursionError):  # bad base64url, UTF-8 or JSON; absurd nesting
         return JwtResult("malformed")
     if not isinstance(header, dict) or not isinstance(claims, dict):
         return JwtResult("malformed")
@@ -156,13 +156,15 @@ def validate(token: str, policy: JwtPolicy, keys: JwksCache, clock: Clock) -> Jw
         return JwtResult("unknown-kid")
     if jwk.get("kty") != _KTY[str(alg)] or jwk.get("alg", alg) != alg:
         return JwtResult("key-algorithm-mismatch")
+    if jwk.get("use", "sig") != "sig":
+        return JwtResult("key-algorithm-mismatch")
     try:
-        key = pyjwt.PyJWK(dict(jwk), algorithm=str(alg)).key
-        pyjwt.PyJWS().decode(token, key=key, algorithms=[str(alg)])
-    except InvalidSignatureError:
-        return JwtResult("bad-signature")
-    except (PyJWKError, PyJWTError, ValueError, TypeError):
+        signature = jose.b64url_decode(parts[2])
+        valid = jose.verify(str(alg), jwk, f"{parts[0]}.{parts[1]}".encode("ascii"), signature)
+    except ValueError:  # jose.UnusableKeyError too: an unusable key
         return JwtResult("malformed")
+    if not valid:
+        return JwtResult("bad-signature")
     return _check_claims(claims, policy, clock)
 
 
