@@ -219,7 +219,10 @@ def test_a_redelivered_chunk_is_not_stored_twice() -> None:
 
 def test_other_providers_and_cur2_tag_maps_use_the_python_path() -> None:
     store = DuckDbFactStore(":memory:")
-    load = LoadRef("l", "c", "azure")
+    load = LoadRef("l", "c", "gcp")
+    gcp = ["cost", "usage_start_time", "currency"]
+    assert store.write_chunk_csv(load, 0, "gcp", gcp, b"1,2023-11-01T00:00:00Z,USD\n") is None
+    # An Azure header without a column the mapping requires (Date, currency) compiles to None.
     assert store.write_chunk_csv(load, 0, "azure", ["MeterId", "Cost"], b"1,2\n") is None
     cur2 = ["line_item_unblended_cost", "bill_billing_period_start_date",
             "line_item_usage_start_date", "line_item_currency_code", "resource_tags"]  # fmt: skip
@@ -368,5 +371,176 @@ def test_the_corpus_focus_sample_takes_the_fast_path_with_the_python_values() ->
     end = raw.index(b"\n") + 1
     header = next(csv.reader([raw[:end].decode("utf-8-sig")]))
     fast, differ = both_paths([h.strip() for h in header], raw[end:], "focus")
+    assert fast is True
+    assert differ == []
+
+
+# ---- Azure -------------------------------------------------------------------------------
+
+AZURE_HEADER = ["BillingAccountId", "BillingPeriodStartDate", "SubscriptionId", "Date",
+                "MeterCategory", "ServiceFamily", "ResourceLocation", "ResourceId",
+                "ResourceName", "ConsumedService", "MeterId", "ChargeType", "Quantity",
+                "UnitOfMeasure", "CostInBillingCurrency", "PayGPrice", "BillingCurrencyCode",
+                "Tags"]  # fmt: skip
+CORPUS_AZURE = sorted(CORPUS_CUR.parent.glob("azure_*.csv"))
+
+
+def azure_row(**overrides: str) -> list[str]:
+    values = {
+        "BillingAccountId": "8611537", "BillingPeriodStartDate": "09/01/2023",
+        "SubscriptionId": "sub-1", "Date": "09/21/2023", "MeterCategory": "Virtual Machines",
+        "ServiceFamily": "Compute", "ResourceLocation": "EastUS", "ResourceId": "/subs/r1",
+        "ResourceName": "vm1", "ConsumedService": "Microsoft.Compute", "MeterId": "m-1",
+        "ChargeType": "Usage", "Quantity": "8", "UnitOfMeasure": "1 Hour",
+        "CostInBillingCurrency": "0.493152", "PayGPrice": "0.146",
+        "BillingCurrencyCode": "USD", "Tags": '{"team": "data", "env": "prod"}',
+    }  # fmt: skip
+    values.update(overrides)
+    return [values[c] for c in AZURE_HEADER]
+
+
+def test_azure_rows_take_the_fast_path_with_the_python_values() -> None:
+    rows = [
+        azure_row(),
+        azure_row(Date="9/2/2023", BillingPeriodStartDate="9/1/2023"),  # US, no zero padding
+        azure_row(Date="2023-09-21", BillingPeriodStartDate="2023-09-01T00:00:00Z"),  # ISO
+        azure_row(Date="2023-09-30T22:00:00+02:00"),  # an offset: the UTC day
+        azure_row(Date="8/31/23", BillingPeriodStartDate=""),  # empty start: the day's period
+        azure_row(BillingPeriodStartDate="NULL", Date=" 10/01/2023 "),
+        azure_row(BillingPeriodStartDate="09/01/2023", Date="10/02/2023"),  # the start's month
+        azure_row(ChargeType=""),  # → Usage
+        azure_row(ChargeType="Refund"),  # unknown → Adjustment
+        azure_row(ChargeType="UnusedReservation"),
+        azure_row(ChargeType="Purchase", Quantity="0"),  # zero quantity: no list cost
+        azure_row(Quantity="", PayGPrice="1"),
+        azure_row(PayGPrice="NULL"),
+        azure_row(PayGPrice="0", Quantity="3"),
+        # list cost ties at the 13th decimal, HALF_EVEN: ...0 stays, ...1 goes up to ...2
+        azure_row(PayGPrice="0.000000000001", Quantity="0.5"),  # 5e-13 → 0
+        azure_row(PayGPrice="0.000000000003", Quantity="0.5"),  # 1.5e-12 → 2e-12
+        azure_row(PayGPrice="0.000000000005", Quantity="0.5"),  # 2.5e-12 → 2e-12
+        azure_row(PayGPrice="-0.000000000005", Quantity="0.5"),  # → -2e-12
+        azure_row(PayGPrice="2.000000000001", Quantity="1.5"),  # 3.0000000000015 → ...02
+        azure_row(PayGPrice="2.000000000003", Quantity="-1.5"),  # -3.0000000000045 → ...04
+        azure_row(PayGPrice="0.123456789012", Quantity="0.987654321098"),  # no tie: rounds
+        azure_row(PayGPrice="12345.6789", Quantity="98765.4321"),  # above 1e4, exact
+        azure_row(PayGPrice="20000.000000000001", Quantity="0.5"),  # a tie above 1e4 → ...0
+        azure_row(PayGPrice="1.5e-3", Quantity="2E2", CostInBillingCurrency="3e-1"),
+        azure_row(Tags='"k": "v","k2": "v2"'),  # Azure's brace-less form
+        azure_row(Tags=""),
+        azure_row(Tags="k=v;k2=v2"),
+        azure_row(ResourceLocation="  UK South ", MeterId="\u3000m-2"),
+        azure_row(BillingCurrencyCode=" EUR "),
+    ]
+    fast, differ = both_paths(AZURE_HEADER, csv_bytes(rows), "azure")
+    assert fast is True
+    assert differ == []
+
+
+def test_an_azure_header_with_other_names_and_cases_takes_the_fast_path() -> None:
+    """Lower-case names, the alternatives (``Cost``, ``UsageDate``, ``Currency``), no
+    optional column, and a duplicated name (the last one wins, as in ``Columns``)."""
+    header = ["cost", "usagedate", "currency", "Cost"]
+    rows = [["1", "09/21/2023", "USD", "2.5"], ["", "2023-09-22", "EUR", "-3"]]
+    fast, differ = both_paths(header, csv_bytes(rows), "azure")
+    assert fast is True
+    assert differ == []
+    # Several alternatives present: the first name of each list wins, whatever the order.
+    header = ["PreTaxCost", "cost", "usagedate", "Date", "currency", "BillingCurrency",
+              "SubscriptionGuid", "SubscriptionId", "InstanceId", "resourceid", "PartNumber",
+              "MeterId", "ConsumedService", "MeterCategory", "UsageQuantity", "Quantity",
+              "PayGPrice"]  # fmt: skip
+    rows = [["1", "2", "09/01/2023", "09/02/2023", "USD", "EUR", "g", "s", "i", "r", "p",
+             "m", "svc", "cat", "3", "4", "0.5"]]  # fmt: skip
+    fast, differ = both_paths(header, csv_bytes(rows), "azure")
+    assert fast is True
+    assert differ == []
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"CostInBillingCurrency": "$1.00"},  # currency sign: only Python parses it
+        {"CostInBillingCurrency": ""},
+        {"PayGPrice": "1,000.5"},
+        {"BillingCurrencyCode": ""},
+        {"Date": "13/01/2023"},  # month 13: Python rejects the row
+        {"Date": "2023-02-30"},
+        {"Date": ""},
+        {"BillingPeriodStartDate": "soon"},
+        {"Tags": "[1, 2]"},
+        {"Tags": "not tags"},
+        {"ResourceLocation": "İstanbul"},  # not ASCII: str.lower and lower() may differ
+        {"PayGPrice": "9999999", "Quantity": "9999999"},  # list cost above the SQL's 1e12
+        # Above 1e4 Python rounds the product to 28 digits first (a 5 at the 13th place here,
+        # then HALF_EVEN up to ...992; the exact product rounds down to ...991): not ok.
+        {"PayGPrice": "10000.000000000001", "Quantity": "1.499999999999"},
+    ],
+)
+def test_azure_rows_the_sql_cannot_reproduce_send_the_chunk_to_python(
+    overrides: dict[str, str],
+) -> None:
+    data = csv_bytes([azure_row(), azure_row(**overrides)])
+    fast, _ = both_paths(AZURE_HEADER, data, "azure")
+    assert fast is None
+
+
+def test_the_sql_list_cost_is_pythons_half_even_quantize() -> None:
+    """Over random 12-place prices and quantities (many built to tie at the 13th decimal, or
+    to sit near a tie above 1e4 where Python rounds the product to 28 digits first), every
+    product the SQL calls ok equals ``(payg * quantity).quantize(cost)``, and nearly every
+    product below the SQL's 1e12 gate is ok."""
+    import random
+    from decimal import Decimal, InvalidOperation
+
+    from stratus.solutions.costs.domain.focus import MONEY_PLACES
+
+    rng = random.Random(11)
+    pairs = [("10000.000000000001", "1.499999999999"), ("0.000000000001", "0.5"),
+             ("20000.000000000001", "0.5"), ("-7.000000000001", "0.5"), ("3", "0")]  # fmt: skip
+    for _ in range(20_000):
+        digits = rng.randint(0, 12)
+        places = rng.choice([12, 12, rng.randint(0, 11)])  # 12 places make ties likelier
+        payg = Decimal(rng.randint(-(10**digits), 10**digits)).scaleb(-places)
+        shape = rng.random()
+        if shape < 0.4:  # a multiple of 0.5, 0.25, ... : ties at the 13th decimal are common
+            quantity = Decimal(rng.randint(-64, 64)) / rng.choice([2, 4, 8, 16])
+        elif shape < 0.7:  # large: products from 1e4 up, some near a tie
+            quantity = Decimal(rng.randint(1, 10**9)) + Decimal(rng.randint(0, 10**12)) / 10**12
+        else:
+            quantity = Decimal(rng.randint(0, 10**15)).scaleb(-12)
+        pairs.append((str(payg.quantize(MONEY_PLACES)), str(quantity.quantize(MONEY_PLACES))))
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v (p VARCHAR, q VARCHAR)")
+    con.executemany("INSERT INTO v VALUES (?, ?)", [list(pair) for pair in pairs])
+    stages, value, ok = duckdb_normalise._azure_list_cost("pd", "qd")
+    typed = "(SELECT *, p::DECIMAL(38,12) AS pd, q::DECIMAL(38,12) AS qd FROM v)"
+    source = duckdb_normalise._staged(typed, stages)
+    results = con.execute(f"SELECT p, q, {value}, {ok} FROM {source}").fetchall()
+    accepted = ties = gated = 0
+    for p, q, sql, is_ok in results:
+        payg, quantity = Decimal(p), Decimal(q)
+        gated += abs(payg * quantity) < 10**12
+        try:
+            expected = (payg * quantity).quantize(MONEY_PLACES) if quantity else None
+        except InvalidOperation:  # 28 digits exceeded: the Python path fails, SQL is not ok
+            assert not is_ok, (p, q)
+            continue
+        if is_ok:
+            accepted += 1
+            assert sql == expected, (p, q)
+            exact = abs(payg * quantity).scaleb(12)
+            ties += exact % 1 == Decimal("0.5")
+    assert accepted > 0.99 * gated > 15_000  # only products near a tie above 1e4 are refused
+    assert ties > 500  # the HALF_EVEN branch is exercised, not only rounding away
+
+
+@pytest.mark.skipif(not CORPUS_AZURE, reason="../shared/data has no azure_*.csv")
+@pytest.mark.parametrize("path", CORPUS_AZURE, ids=lambda p: p.name)
+def test_the_corpus_azure_files_take_the_fast_path_with_the_python_values(path: Path) -> None:
+    raw = path.read_bytes()
+    end = raw.index(b"\n") + 1
+    header = next(csv.reader([raw[:end].decode("utf-8-sig")]))
+    fast, differ = both_paths([h.strip() for h in header], raw[end:], "azure")
     assert fast is True
     assert differ == []

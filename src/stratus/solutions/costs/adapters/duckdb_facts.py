@@ -195,11 +195,15 @@ class DuckDbFactStore(SqlFactStore):
         and its parameters: the chunk's distinct cells of column ``i`` and the lookup
         function's value for each. _PythonPathError when the function refuses a cell (that
         row is the Python path's to reject, with its reason)."""
-        columns, joins, params = "", "", []
-        for index, function in plan.lookups:
-            distinct = [cell for (cell,) in self._exec(
-                handle, f"SELECT DISTINCT c{index} FROM {source}", (path,)
-            )]  # fmt: skip
+        columns, joins, params = "", "", list[Any]()
+        if not plan.lookups:
+            return f" FROM {source} r", params
+        # One scan for every lookup column (list(DISTINCT) keeps a NULL cell as None; over
+        # no rows it is NULL).
+        distincts = ", ".join(f"list(DISTINCT c{i})" for i, _ in plan.lookups)
+        ((*cells,),) = self._exec(handle, f"SELECT {distincts} FROM {source}", (path,))
+        for (index, function), found in zip(plan.lookups, cells, strict=True):
+            distinct = found or []
             try:
                 values = [function(cell) for cell in distinct]
             except RowError:

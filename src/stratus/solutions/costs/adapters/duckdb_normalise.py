@@ -19,10 +19,12 @@ What "exactly the same values" rests on (each checked in ``tests/unit/costs``):
 * tags: the JSON text is built column by column in sorted key order, as ``focus.tags_json``
   writes it; a value that JSON would escape, or a CUR 2.0 ``resource_tags`` map, goes to Python.
 
-Supported: ``aws-cur`` (legacy CUR and CUR 2.0 without the ``resource_tags`` map) and the
+Supported: ``aws-cur`` (legacy CUR and CUR 2.0 without the ``resource_tags`` map), the
 FOCUS formats (``focus``, ``aws-focus``, ``oci``: timestamps also as ``YYYY-MM-DD[ HH:MM:SS]``,
-naive meaning UTC; tags through a lookup, parsed in Python once per distinct cell of a chunk).
-Azure and GCP exports always use the Python path.
+naive meaning UTC; tags through a lookup, parsed in Python once per distinct cell of a chunk)
+and ``azure`` (EA/MCA: dates, US or ISO, and tags through lookups; the list cost rounded
+HALF_EVEN as ``Decimal.quantize`` does; ASCII regions only). GCP exports always use the
+Python path.
 """
 
 from __future__ import annotations
@@ -31,10 +33,20 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from stratus.solutions.costs.domain.focus import NULLS, parse_tags
+from stratus.solutions.costs.domain.focus import (
+    NULLS,
+    RowError,
+    parse_tags,
+    period_of,
+    text,
+    timestamp,
+)
 from stratus.solutions.costs.domain.normalise import clean_header
 from stratus.solutions.costs.domain.normalise._columns import Columns
 from stratus.solutions.costs.domain.normalise.aws_cur import CHARGE_CATEGORY, cur_key
+from stratus.solutions.costs.domain.normalise.azure import (
+    CHARGE_CATEGORY as AZURE_CHARGE_CATEGORY,
+)
 
 #: Every character ``str.strip()`` removes (the last one is U+3000).
 _WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
@@ -353,7 +365,8 @@ def compile_focus(header: Sequence[str], provider: str = "focus") -> ChunkSql | 
         if i is not None:
             cell = cells.text(i)
             ok.append(
-                f"{value} IS NOT NULL" if required
+                f"{value} IS NOT NULL"
+                if required
                 else f"CASE WHEN {cell} = '' THEN true ELSE {value} IS NOT NULL END"
             )
             spelled.append(cell)
@@ -416,6 +429,165 @@ def compile_focus(header: Sequence[str], provider: str = "focus") -> ChunkSql | 
     return ChunkSql(len(columns), f"SELECT {select} FROM {cells.stage()}", lookups)
 
 
+def _azure_day(raw: str | None) -> str:
+    """``Date`` (US ``M/D/YYYY`` or ISO) as the UTC moment's ISO text, which SQL casts; a
+    RowError (also for years DuckDB's strftime or ``day + 1`` would treat otherwise) sends the
+    chunk to Python."""
+    moment = timestamp(raw, "Date")
+    if not 1000 <= moment.year < 9999:
+        raise RowError("Date out of the fast path's range")
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _azure_period(raw: str | None) -> str:
+    """``BillingPeriodStartDate`` as its ``YYYY-MM``, or ``""`` when empty (then the day's)."""
+    if not text(raw):
+        return ""
+    return period_of(timestamp(raw, "BillingPeriodStartDate"))
+
+
+#: HALF_EVEN ties of a product rounded to 12 places (see ``_azure_list_cost``).
+_TIE = "CAST(0.0000000000005 AS DECIMAL(38,24))"
+_ULP = "CAST(0.000000000001 AS DECIMAL(13,12))"
+
+
+def _azure_list_cost(payg: str, quantity: str) -> tuple[tuple[str, ...], str, str]:
+    """``(payg * quantity).quantize(cost)`` as Python computes it: the columns to add to the
+    relation, one stage each (see :func:`_staged`), then the value and its ``ok`` condition.
+
+    Python multiplies two 12-place Decimals in the default context (28 digits, HALF_EVEN),
+    then quantizes to 12 places HALF_EVEN. DuckDB's DECIMAL(38,12) product is DECIMAL(38,24)
+    and exact (below 1e14; the double gate keeps it below 1e12, else the row is not ok);
+    the cast back to 12 places rounds half *up* (of the magnitude), so an exact tie (the
+    remainder is 5e-13, seen as ``a - h = -5e-13``) is taken back to the even neighbour
+    (``|a - h|`` is the distance to the nearer 12-place neighbour, so ``||a - h| - 5e-13|`` is
+    the distance to the tie between them). Below 1e4 the product has at most 28 digits, so
+    Python's product is exact too; from 1e4 up Python rounds it first to 28 digits (at 1e-15
+    or finer below 1e12), which leaves an exact tie as it is and can only matter within 5e-16
+    of one: such a row is not ok (Python path)."""
+    present = f"{payg} IS NOT NULL AND {quantity} IS NOT NULL AND {quantity} <> 0"
+    gate = f"abs(CAST({payg} AS DOUBLE) * CAST({quantity} AS DOUBLE)) < 1e12"
+    # In CASE, never evaluated past the gate: that product would overflow (an error).
+    stages = (
+        f"CASE WHEN ({present}) AND ({gate}) THEN {payg} * {quantity} END AS list_p",
+        "CAST(abs(list_p) AS DECIMAL(38,12)) AS list_h",
+        "abs(list_p) - list_h AS list_d",
+    )
+    odd = "right(CAST(list_h AS VARCHAR), 1) IN ('1', '3', '5', '7', '9')"
+    rounded = (
+        f"CASE WHEN list_d <> -{_TIE} THEN list_h WHEN {odd} THEN list_h - {_ULP} ELSE list_h END"
+    )
+    value = f"CASE WHEN list_p < 0 THEN -({rounded}) ELSE {rounded} END"
+    ok = (
+        f"CASE WHEN NOT ({present}) THEN true WHEN list_p IS NULL THEN false"
+        f" ELSE abs(list_p) < 1e4 OR abs(list_d) = {_TIE}"
+        f" OR abs(abs(list_d) - {_TIE}) > CAST(5e-16 AS DECIMAL(38,24)) END"
+    )
+    return stages, value, ok
+
+
+def _staged(source: str, stages: Sequence[str]) -> str:
+    """``source`` with each column of ``stages`` added in turn (a stage may use the ones
+    before it): what is computed once per row instead of once per use."""
+    for column in stages:
+        source = f"(SELECT *, {column} FROM {source})"
+    return source
+
+
+def compile_azure(header: Sequence[str]) -> ChunkSql | None:
+    """``AzureNormaliser``'s mapping for this header (EA and MCA exports), or None when a
+    required column is missing. Columns match case-insensitively, the last of equal names
+    winning, as ``Columns(key=str.lower)`` does; dates and tags are lookups (Python once per
+    distinct cell of the chunk); the region is lowered in SQL, so only ASCII regions are ok."""
+    columns = clean_header(header)
+    c = Columns(columns, key=str.lower)
+
+    def pick(*names: str) -> int | None:
+        for name in names:
+            found = c.index.get(name.lower())
+            if found is not None:
+                return found
+        return None
+
+    cost_i = pick("CostInBillingCurrency", "Cost", "PreTaxCost")
+    date_i = pick("Date", "UsageDate")
+    currency_i = pick("BillingCurrencyCode", "BillingCurrency", "Currency")
+    if cost_i is None or date_i is None or currency_i is None:
+        return None
+    cells = _Cells()
+    ok: list[str] = []
+    spelled: list[str] = []
+
+    def money(i: int | None) -> str:
+        value = cells.money(i)
+        if i is not None:
+            ok.append(f"CASE WHEN n{i} = '' THEN true ELSE abs({value}) < 1e16 END")
+            spelled.append(cells.text(i))
+        return value
+
+    cost = money(cost_i)
+    ok.append(f"{cells.text(cost_i)} <> ''")
+    payg = money(pick("PayGPrice"))
+    quantity = money(pick("Quantity", "UsageQuantity"))
+    currency = cells.text(currency_i)
+    ok.append(f"{currency} <> ''")
+    ok.append(_spelled(spelled, [_MONEY_RE] * len(spelled)))
+    list_stages, list_cost, list_ok = _azure_list_cost(payg, quantity)
+    ok.append(list_ok)
+
+    lookups: list[tuple[int, Callable[[str | None], str]]] = [(date_i, _azure_day)]
+    day = f"CAST({cells.lookup(date_i)} AS TIMESTAMP)"
+    ok.append(f"{cells.lookup(date_i)} IS NOT NULL")
+    period = f"strftime({day}, '%Y-%m')"
+    start_i = pick("BillingPeriodStartDate")
+    if start_i is not None:
+        lookups.append((start_i, _azure_period))
+        start = cells.lookup(start_i)
+        ok.append(f"{start} IS NOT NULL")
+        period = f"CASE WHEN {start} = '' THEN {period} ELSE {start} END"
+    tags = "'{}'"
+    tags_i = pick("Tags")
+    if tags_i is not None:
+        lookups.append((tags_i, _canonical_tags))
+        tags = cells.lookup(tags_i)
+        ok.append(f"{tags} IS NOT NULL")
+    region = cells.text(pick("ResourceLocation"))
+    ok.append(f"strlen({region}) = length({region})")  # ASCII: lower() is str.lower()
+    kind = cells.text(pick("ChargeType"))
+    category = " ".join(
+        f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in AZURE_CHARGE_CATEGORY.items()
+    )
+    select = ", ".join(
+        [
+            f"{period} AS billing_period",
+            f"CAST({day} AS DATE) AS charge_date",
+            f"timezone('UTC', {day}) AS charge_period_start",
+            f"timezone('UTC', {day} + INTERVAL 1 DAY) AS charge_period_end",
+            f"{cells.text(pick('BillingAccountId'))} AS billing_account_id",
+            f"{cells.text(pick('SubscriptionId', 'SubscriptionGuid'))} AS sub_account_id",
+            "'Microsoft' AS provider_name",
+            f"{cells.text(pick('MeterCategory', 'ConsumedService'))} AS service_name",
+            f"{cells.text(pick('ServiceFamily'))} AS service_category",
+            f"lower({region}) AS region_id",
+            f"{cells.text(pick('ResourceId', 'InstanceId'))} AS resource_id",
+            f"{cells.text(pick('ResourceName'))} AS resource_name",
+            f"{cells.text(pick('ConsumedService'))} AS resource_type",
+            f"{cells.text(pick('MeterId', 'PartNumber'))} AS sku_id",
+            f"CASE {kind} {category} WHEN '' THEN 'Usage' ELSE 'Adjustment' END AS charge_category",
+            f"{quantity} AS consumed_quantity",
+            f"{cells.text(pick('UnitOfMeasure'))} AS consumed_unit",
+            f"{cost} AS billed_cost",
+            f"{cost} AS effective_cost",
+            f"{list_cost} AS list_cost",
+            f"{currency} AS billing_currency",
+            f"{tags} AS tags",
+            "coalesce(" + " AND ".join(f"({o})" for o in ok) + ", false) AS ok",
+        ]
+    )
+    source = _staged(cells.stage(), list_stages)
+    return ChunkSql(len(columns), f"SELECT {select} FROM {source}", tuple(lookups))
+
+
 _compiled: dict[tuple[str, tuple[str, ...]], ChunkSql | None] = {}
 
 
@@ -427,6 +599,8 @@ def compiled(provider: str, header: Sequence[str]) -> ChunkSql | None:
             _compiled[key] = compile_aws_cur(header)
         elif provider in ("focus", "aws-focus", "oci"):
             _compiled[key] = compile_focus(header, provider)
+        elif provider == "azure":
+            _compiled[key] = compile_azure(header)
         else:
             _compiled[key] = None
     return _compiled[key]
