@@ -220,7 +220,8 @@ def test_a_redelivered_chunk_is_not_stored_twice() -> None:
 def test_other_providers_and_cur2_tag_maps_use_the_python_path() -> None:
     store = DuckDbFactStore(":memory:")
     load = LoadRef("l", "c", "gcp")
-    gcp = ["cost", "usage_start_time", "currency"]
+    # A GCP header without a column the mapping requires (currency) compiles to None.
+    gcp = ["cost", "usage_start_time", "currencies"]
     assert store.write_chunk_csv(load, 0, "gcp", gcp, b"1,2023-11-01T00:00:00Z,USD\n") is None
     # An Azure header without a column the mapping requires (Date, currency) compiles to None.
     assert store.write_chunk_csv(load, 0, "azure", ["MeterId", "Cost"], b"1,2\n") is None
@@ -542,5 +543,229 @@ def test_the_corpus_azure_files_take_the_fast_path_with_the_python_values(path: 
     end = raw.index(b"\n") + 1
     header = next(csv.reader([raw[:end].decode("utf-8-sig")]))
     fast, differ = both_paths([h.strip() for h in header], raw[end:], "azure")
+    assert fast is True
+    assert differ == []
+
+
+# ---- GCP ---------------------------------------------------------------------------------
+
+GCP_HEADER = ["billing_account_id", "service.id", "service.description", "sku.id",
+              "sku.description", "usage_start_time", "usage_end_time", "project.id",
+              "project.name", "labels", "location.location", "location.region", "cost",
+              "currency", "usage.amount", "usage.unit", "credits", "invoice.month",
+              "cost_type", "cost_at_list", "resource.name", "resource.global_name"]  # fmt: skip
+#: A BigQuery billing export as CSV (``gcp_*.csv``), when the shared corpus has one.
+CORPUS_GCP = sorted(CORPUS_CUR.parent.glob("gcp_*.csv"))
+
+
+def gcp_row(**overrides: str) -> list[str]:
+    values = {
+        "billing_account_id": "01A2B3-C4D5E6-F7A8B9", "service.id": "6F81-5844-456A",
+        "service.description": "Compute Engine", "sku.id": "2E27-4F75-95CD",
+        "sku.description": "N1 Predefined Instance Core", "project.id": "proj-1",
+        "usage_start_time": "2024-03-31T23:00:00Z", "usage_end_time": "2024-04-01T00:00:00Z",
+        "project.name": "Project One", "labels": '[{"key":"env","value":"prod"}]',
+        "location.location": "us-central1", "location.region": "us-central1",
+        "cost": "1.25", "currency": "USD", "usage.amount": "3600", "usage.unit": "seconds",
+        "credits": '[{"name":"SUD","amount":-0.25,"type":"SUSTAINED_USAGE_DISCOUNT"}]',
+        "invoice.month": "202403", "cost_type": "regular", "cost_at_list": "1.5",
+        "resource.name": "vm-1", "resource.global_name": "//compute.googleapis.com/vm-1",
+    }  # fmt: skip
+    values.update({k.replace("__", "."): v for k, v in overrides.items()})
+    return [values[c] for c in GCP_HEADER]
+
+
+GCP_CLEAN = [
+    gcp_row(),
+    gcp_row(credits=""),  # no credits
+    gcp_row(credits="[]"),
+    gcp_row(credits="NULL"),
+    gcp_row(credits='[{"amount": -0.5}, {"amount": "-0.25"}, {"name": "x"}, 7]'),  # several
+    gcp_row(credits='[{"amount": -5}]'),  # more credit than cost: effective floored at 0
+    gcp_row(credits='{"amount": 0.125}'),  # one object, not a list; a positive amount
+    gcp_row(credits='[{"amount": 1e-13}, {"amount": 5e-13}, {"amount": null}]'),  # half up
+    gcp_row(credits='[{"amount": -1.25}]'),  # exactly zero
+    gcp_row(cost="-0.3", credits='[{"amount": 0.1}]'),  # a negative cost: floored too
+    gcp_row(cost="0.0000000000005", credits=""),  # money rounds half up
+    gcp_row(cost="1.5e-3", usage__amount="2E2", cost_at_list="NULL"),
+    gcp_row(usage_start_time="2024-03-05T10:00:00.250000Z"),  # BigQuery's microseconds
+    gcp_row(usage_start_time="2024-03-05 10:00:00 ", usage_end_time="2024-03-05 11:00:00"),
+    gcp_row(usage_start_time="2024-03-05T10:00:00+02:00", usage_end_time=""),  # an offset
+    gcp_row(usage_start_time="2024-03-05", usage_end_time="NULL"),  # a date only
+    gcp_row(invoice__month="", usage_start_time="2024-02-29T23:00:00-01:00"),  # start's month
+    gcp_row(invoice__month=" 202402 "),
+    gcp_row(labels=""),
+    gcp_row(labels="[]"),
+    gcp_row(labels='[{"key":"b","value":"2"},{"key":"a","value":""},{"key":"ü","value":"é"}]'),
+    gcp_row(labels='[{"key":"k"},{"x":"y"},{"key":"n","value":1},"skip"]'),  # value "", dicts
+    gcp_row(labels='{"key":"team","value":"data \\"q\\""}'),  # one object, an escaped quote
+    gcp_row(location__region="", location__location="EU"),  # the location stands in
+    gcp_row(location__region="NULL", location__location=""),
+    gcp_row(cost_type="TAX"),
+    gcp_row(cost_type="credit"),
+    gcp_row(cost_type="rounding_error"),
+    gcp_row(cost_type="adjustment"),
+    gcp_row(cost_type="something new"),
+    gcp_row(cost_type="credİt"),  # DuckDB's lower() maps U+0130 to "i"; str.lower() does not
+    gcp_row(cost_type=""),
+    gcp_row(currency=" EUR ", project__id="\u3000p-2\xa0", sku__id=""),
+]
+
+
+def test_gcp_rows_take_the_fast_path_with_the_python_values() -> None:
+    fast, differ = both_paths(GCP_HEADER, csv_bytes(GCP_CLEAN), "gcp")
+    assert fast is True
+    assert differ == []
+
+
+def test_a_gcp_chunk_stores_the_expected_values() -> None:
+    """Not only equal to the Python path: the values themselves (credits, floor, labels)."""
+    from decimal import Decimal
+
+    rows = [gcp_row(), gcp_row(credits='[{"amount": -5}]', invoice__month="")]
+    store = DuckDbFactStore(":memory:")
+    assert store.write_chunk_csv(LoadRef("l", "c", "gcp"), 0, "gcp", GCP_HEADER,
+                                 csv_bytes(rows)) is True  # fmt: skip
+    found = store._read(
+        "SELECT billing_period, billed_cost, effective_cost, tags, region_id, charge_category"
+        " FROM cost_facts ORDER BY effective_cost DESC"
+    )
+    assert found == [
+        ("2024-03", Decimal("1.25"), Decimal("1.00"), '{"env":"prod"}', "us-central1", "Usage"),
+        ("2024-03", Decimal("1.25"), Decimal("0"), '{"env":"prod"}', "us-central1", "Usage"),
+    ]
+
+
+def test_a_gcp_header_with_underscored_names_and_no_optional_column_takes_the_fast_path() -> None:
+    header = ["Cost", "Currency", "Usage_Start_Time"]
+    rows = [["1", "USD", "2024-03-05T10:00:00Z"], ["-2.5", "EUR", "2024-04-01 00:00:00"]]
+    fast, differ = both_paths(header, csv_bytes(rows), "gcp")
+    assert fast is True
+    assert differ == []
+    header = ["cost", "currency", "usage_start_time", "invoice_month", "project_id",
+              "service_description", "sku_id", "location_region", "location_location",
+              "resource_global_name", "resource_name", "usage_amount", "usage_unit",
+              "invoice.month", "cost"]  # fmt: skip
+    rows = [["1", "USD", "2024-03-05T10:00:00Z", "202401", "p", "s", "k", "", "eu", "g", "n",
+             "2", "h", "202402", "3"]]  # fmt: skip
+    fast, differ = both_paths(header, csv_bytes(rows), "gcp")
+    assert fast is True
+    assert differ == []
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"credits": "not json"},  # the Python path rejects the row
+        {"credits": '"a string"'},
+        {"credits": '[{"amount": "oops"}]'},
+        {"credits": '[{"amount": true}]'},
+        {"credits": '[{"amount": 1e16}]'},
+        # Python's 28 digits round a partial sum (1.8e16 + 2e-12), the total is in range
+        {
+            "credits": '[{"amount": "9000000000000000.000000000001"},'
+            ' {"amount": "9000000000000000.000000000001"}, {"amount": "-9000000000000000"}]'
+        },
+        {"labels": "not json"},
+        {"labels": "42"},
+        {"usage_start_time": "soon"},
+        {"usage_start_time": ""},
+        {"usage_start_time": "2024-02-30T00:00:00Z"},
+        {"usage_start_time": "2024-03-05 10:00:00 UTC"},  # the BigQuery console's spelling
+        {"usage_start_time": "0999-03-05T00:00:00Z"},  # out of the fast path's years
+        {"usage_end_time": "2024-03-05T25:00:00Z"},
+        {"cost": ""},
+        {"cost": "$1.00"},  # a currency sign: only Python parses it
+        {"cost": "1,000.5"},
+        {"cost": "1e16"},
+        {"usage.amount": "Infinity"},
+        {"cost_at_list": "n/a"},
+        {"currency": ""},
+        {"invoice.month": "2024-03"},
+        {"invoice.month": "\uff12\uff10\uff12\uff14\uff10\uff13"},  # full-width: isdigit()
+    ],
+)
+def test_gcp_rows_the_sql_cannot_reproduce_send_the_chunk_to_python(
+    overrides: dict[str, str],
+) -> None:
+    data = csv_bytes(
+        [gcp_row(), gcp_row(**{k.replace(".", "__"): v for k, v in overrides.items()})]
+    )
+    fast, _ = both_paths(GCP_HEADER, data, "gcp")
+    assert fast is None
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"cost": "9999999999999999", "credits": '[{"amount": 1}]'},  # cost + credits ≥ 1e16
+        {"credits": '[{"amount": 9e15}, {"amount": 9e15}]'},  # credits ≥ 1e16
+        {"credits": "[" * 100_000},  # RecursionError in json
+    ],
+)
+def test_gcp_cells_the_python_path_raises_on_are_left_to_python(
+    overrides: dict[str, str],
+) -> None:
+    """``GcpNormaliser`` raises more than RowError on these (InvalidOperation when it
+    quantizes an effective cost of 28 digits or more, RecursionError from json): the fast
+    path must not store them, and its lookups turn such errors into the Python path."""
+    store = DuckDbFactStore(":memory:")
+    data = csv_bytes([gcp_row(), gcp_row(**overrides)])
+    assert store.write_chunk_csv(LoadRef("l", "c", "gcp"), 0, "gcp", GCP_HEADER, data) is None
+    assert store._read("SELECT COUNT(*) FROM cost_facts") == [(0,)]
+    assert store.chunks_done("l") == 0
+
+
+def test_only_ascii_gcp_cost_types_lower_to_a_charge_category_key() -> None:
+    """What the SQL's ASCII test rests on: a character that is not ASCII never lowers (in
+    Python) to text that occurs in a key of ``CHARGE_CATEGORY``."""
+    from stratus.solutions.costs.domain.normalise.gcp import CHARGE_CATEGORY
+
+    lowered = {
+        chr(c).lower()
+        for c in range(0x80, 0x110000)
+        if not 0xD800 <= c < 0xE000 and chr(c).lower().isascii()
+    }
+    assert lowered == {"k"}  # the Kelvin sign
+    assert not [key for key in CHARGE_CATEGORY if any(part in key for part in lowered)]
+    assert all(key.isascii() for key in CHARGE_CATEGORY)
+
+
+@pytest.mark.parametrize(
+    ("find", "replace"),
+    [
+        ("ELSE {location} END AS region_id", "ELSE '' END AS region_id"),
+        ("< 0 THEN CAST(0 AS DECIMAL(38,12))", "< -1 THEN CAST(0 AS DECIMAL(38,12))"),
+        ("right({month}, 2)", "right({month}, 1)"),
+    ],
+)
+def test_a_mutated_gcp_mapping_is_caught(
+    monkeypatch: pytest.MonkeyPatch, find: str, replace: str
+) -> None:
+    """The comparison is sharp enough: a change to one column of the compiled SQL shows up
+    as facts that differ from the Python path's."""
+    compiled = duckdb_normalise.compile_gcp(GCP_HEADER)
+    assert compiled is not None
+    month = GCP_HEADER.index("invoice.month")
+    location = GCP_HEADER.index("location.location")
+    before = find.format(location=f"n{location}", month=f"n{month}")
+    after = replace.format(location=f"n{location}", month=f"n{month}")
+    assert compiled.select.count(before) == 1
+    mutated = duckdb_normalise.ChunkSql(
+        compiled.width, compiled.select.replace(before, after), compiled.lookups
+    )
+    monkeypatch.setattr(duckdb_normalise, "compiled", lambda provider, header: mutated)
+    fast, differ = both_paths(GCP_HEADER, csv_bytes(GCP_CLEAN), "gcp")
+    assert fast is True
+    assert differ != []
+
+
+@pytest.mark.skipif(not CORPUS_GCP, reason="../shared/data/costs has no GCP billing export")
+@pytest.mark.parametrize("path", CORPUS_GCP, ids=lambda p: p.name)
+def test_the_corpus_gcp_files_take_the_fast_path_with_the_python_values(path: Path) -> None:
+    raw = path.read_bytes()
+    end = raw.index(b"\n") + 1
+    header = next(csv.reader([raw[:end].decode("utf-8-sig")]))
+    fast, differ = both_paths([h.strip() for h in header], raw[end:], "gcp")
     assert fast is True
     assert differ == []

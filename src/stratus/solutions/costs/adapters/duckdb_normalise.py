@@ -23,8 +23,9 @@ Supported: ``aws-cur`` (legacy CUR and CUR 2.0 without the ``resource_tags`` map
 FOCUS formats (``focus``, ``aws-focus``, ``oci``: timestamps also as ``YYYY-MM-DD[ HH:MM:SS]``,
 naive meaning UTC; tags through a lookup, parsed in Python once per distinct cell of a chunk)
 and ``azure`` (EA/MCA: dates, US or ISO, and tags through lookups; the list cost rounded
-HALF_EVEN as ``Decimal.quantize`` does; ASCII regions only). GCP exports always use the
-Python path.
+HALF_EVEN as ``Decimal.quantize`` does; ASCII regions only) and ``gcp`` (BigQuery billing
+exports: timestamps, the credits sum and the labels through lookups computed by
+``GcpNormaliser`` itself; the effective cost floored at 0 below 1e16).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import localcontext
 
 from stratus.solutions.costs.domain.focus import (
     NULLS,
@@ -47,6 +49,10 @@ from stratus.solutions.costs.domain.normalise.aws_cur import CHARGE_CATEGORY, cu
 from stratus.solutions.costs.domain.normalise.azure import (
     CHARGE_CATEGORY as AZURE_CHARGE_CATEGORY,
 )
+from stratus.solutions.costs.domain.normalise.gcp import (
+    CHARGE_CATEGORY as GCP_CHARGE_CATEGORY,
+)
+from stratus.solutions.costs.domain.normalise.gcp import GcpNormaliser
 
 #: Every character ``str.strip()`` removes (the last one is U+3000).
 _WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
@@ -588,6 +594,184 @@ def compile_azure(header: Sequence[str]) -> ChunkSql | None:
     return ChunkSql(len(columns), f"SELECT {select} FROM {source}", tuple(lookups))
 
 
+#: The reference mapping of a GCP ``credits`` and ``labels`` cell (see ``_gcp_credits``).
+_GCP = GcpNormaliser(["credits", "labels", "cost", "currency", "usage_start_time"])
+
+
+def _python_decides(function: Callable[[str], str]) -> Callable[[str | None], str]:
+    """A lookup of ``function`` on the cell (``None``, DuckDB's empty cell, reads as ``""``, as
+    ``focus.text`` reads both); any exception becomes a RowError, so the Python path decides
+    (and reports) the rows of that chunk exactly as before."""
+
+    def lookup(raw: str | None) -> str:
+        try:
+            return function("" if raw is None else raw)
+        except RowError:
+            raise
+        except Exception as error:  # e.g. RecursionError of a deeply nested JSON cell
+            raise RowError(f"the fast path leaves it to Python: {error!r}") from None
+
+    return lookup
+
+
+@_python_decides
+def _gcp_credits(raw: str) -> str:
+    """The sum of a ``credits`` cell's amounts, computed by ``GcpNormaliser`` itself, as plain
+    decimal text (exact in DECIMAL(38,12): every amount is quantized to 12 places). Python adds
+    them in the default context (28 digits): a sum that context rounded (partial sums of 1e16
+    or more) differs from the exact one, computed again with 60 digits, and is not the fast
+    path's (RowError)."""
+    total = _GCP._credits((raw, raw))
+    with localcontext() as exact:
+        exact.prec = 60
+        if _GCP._credits((raw, raw)) != total:
+            raise RowError("credits: a sum Python rounds")
+    return f"{total:f}"
+
+
+@_python_decides
+def _gcp_labels(raw: str) -> str:
+    """The ``labels`` cell as ``GcpNormaliser`` writes the tags (canonical JSON)."""
+    return _GCP._labels((raw, raw))
+
+
+def _gcp_moment(raw: str, column: str) -> str:
+    moment = timestamp(raw, column)
+    if not 1000 <= moment.year < 9999:  # four-digit years: strftime, the casts and left(, 7)
+        raise RowError(f"{column} out of the fast path's range")
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+@_python_decides
+def _gcp_start(raw: str) -> str:
+    """``usage_start_time`` as the UTC moment's ISO text (what ``focus.timestamp`` reads: ``Z``,
+    offsets, a space, a date only, US dates), which SQL casts."""
+    return _gcp_moment(raw, "usage_start_time")
+
+
+@_python_decides
+def _gcp_end(raw: str) -> str:
+    """``usage_end_time`` like ``_gcp_start``, ``""`` when empty (no end)."""
+    return _gcp_moment(raw, "usage_end_time") if text(raw) else ""
+
+
+def compile_gcp(header: Sequence[str]) -> ChunkSql | None:
+    """``GcpNormaliser``'s mapping for this header (the BigQuery standard export as CSV with
+    dotted names), or None when a required column is missing. Columns match
+    case-insensitively (the last of equal names wins, as in ``Columns``); timestamps, credits
+    and labels are lookups computed by the Python reference once per distinct cell."""
+    columns = clean_header(header)
+    c = Columns(columns, key=str.lower)
+
+    def pick(*names: str) -> int | None:
+        for name in names:
+            found = c.index.get(name.lower())
+            if found is not None:
+                return found
+        return None
+
+    cost_i = pick("cost")
+    currency_i = pick("currency")
+    start_i = pick("usage_start_time")
+    if cost_i is None or currency_i is None or start_i is None:
+        return None
+    cells = _Cells()
+    ok: list[str] = []
+    spelled: list[str] = []
+    patterns: list[str] = []
+
+    def money(i: int | None) -> str:
+        value = cells.money(i)
+        if i is not None:
+            ok.append(f"CASE WHEN n{i} = '' THEN true ELSE abs({value}) < 1e16 END")
+            spelled.append(cells.text(i))
+            patterns.append(_MONEY_RE)
+        return value
+
+    cost = money(cost_i)
+    ok.append(f"{cells.text(cost_i)} <> ''")
+    list_cost = money(pick("cost_at_list"))
+    quantity = money(pick("usage.amount", "usage_amount"))
+    currency = cells.text(currency_i)
+    ok.append(f"{currency} <> ''")
+    month_i = pick("invoice.month", "invoice_month")
+    month = cells.text(month_i)
+    if month_i is not None:
+        spelled.append(month)
+        patterns.append("|[0-9]{6}")  # str.isdigit() admits other digits too: Python path
+    ok.append(_spelled(spelled, patterns))
+
+    lookups: list[tuple[int, Callable[[str | None], str]]] = [(start_i, _gcp_start)]
+    start = f"CAST({cells.lookup(start_i)} AS TIMESTAMP)"
+    ok.append(f"{cells.lookup(start_i)} IS NOT NULL")
+    end_sql = "CAST(NULL AS TIMESTAMPTZ)"
+    end_i = pick("usage_end_time")
+    if end_i is not None:
+        lookups.append((end_i, _gcp_end))
+        end = cells.lookup(end_i)
+        ok.append(f"{end} IS NOT NULL")
+        end_sql = (
+            f"CASE WHEN {end} = '' THEN NULL ELSE timezone('UTC', CAST({end} AS TIMESTAMP)) END"
+        )
+    credits = "CAST(0 AS DECIMAL(38,12))"
+    credits_i = pick("credits")
+    if credits_i is not None:
+        lookups.append((credits_i, _gcp_credits))
+        credits = f"CAST({cells.lookup(credits_i)} AS DECIMAL(38,12))"
+        ok.append(f"{cells.lookup(credits_i)} IS NOT NULL")
+    # Python: max(cost + credits, 0).quantize(12 places), exact below 1e16 (28 digits).
+    ok.append(f"abs({cost} + {credits}) < 1e16")
+    effective = (
+        f"CASE WHEN {cost} + {credits} < 0 THEN CAST(0 AS DECIMAL(38,12))"
+        f" ELSE {cost} + {credits} END"
+    )
+    tags = "'{}'"
+    labels_i = pick("labels")
+    if labels_i is not None:
+        lookups.append((labels_i, _gcp_labels))
+        tags = cells.lookup(labels_i)
+        ok.append(f"{tags} IS NOT NULL")
+    region = cells.text(pick("location.region", "location_region"))
+    location = cells.text(pick("location.location", "location_location"))
+    kind = cells.text(pick("cost_type"))
+    category = " ".join(
+        f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in GCP_CHARGE_CATEGORY.items()
+    )
+    select = ", ".join(
+        [
+            f"CASE WHEN {month} <> '' THEN left({month}, 4) || '-' || right({month}, 2)"
+            f" ELSE strftime({start}, '%Y-%m') END AS billing_period",
+            f"CAST({start} AS DATE) AS charge_date",
+            f"timezone('UTC', {start}) AS charge_period_start",
+            f"{end_sql} AS charge_period_end",
+            f"{cells.text(pick('billing_account_id'))} AS billing_account_id",
+            f"{cells.text(pick('project.id', 'project_id'))} AS sub_account_id",
+            "'Google Cloud' AS provider_name",
+            f"{cells.text(pick('service.description', 'service_description'))} AS service_name",
+            "'' AS service_category",
+            f"CASE WHEN {region} <> '' THEN {region} ELSE {location} END AS region_id",
+            f"{cells.text(pick('resource.global_name', 'resource_global_name'))} AS resource_id",
+            f"{cells.text(pick('resource.name', 'resource_name'))} AS resource_name",
+            "'' AS resource_type",
+            f"{cells.text(pick('sku.id', 'sku_id'))} AS sku_id",
+            # Only an ASCII cost_type lowers to a key in Python (the one character not ASCII
+            # whose str.lower() is ASCII is the Kelvin sign, "k", in no key: checked in the
+            # tests); DuckDB's lower() may map more (U+0130 to "i"), so those are "Usage".
+            f"CASE WHEN strlen({kind}) <> length({kind}) THEN 'Usage'"
+            f" ELSE CASE lower({kind}) {category} ELSE 'Usage' END END AS charge_category",
+            f"{quantity} AS consumed_quantity",
+            f"{cells.text(pick('usage.unit', 'usage_unit'))} AS consumed_unit",
+            f"{cost} AS billed_cost",
+            f"{effective} AS effective_cost",
+            f"{list_cost} AS list_cost",
+            f"{currency} AS billing_currency",
+            f"{tags} AS tags",
+            "coalesce(" + " AND ".join(f"({o})" for o in ok) + ", false) AS ok",
+        ]
+    )
+    return ChunkSql(len(columns), f"SELECT {select} FROM {cells.stage()}", tuple(lookups))
+
+
 _compiled: dict[tuple[str, tuple[str, ...]], ChunkSql | None] = {}
 
 
@@ -601,6 +785,8 @@ def compiled(provider: str, header: Sequence[str]) -> ChunkSql | None:
             _compiled[key] = compile_focus(header, provider)
         elif provider == "azure":
             _compiled[key] = compile_azure(header)
+        elif provider == "gcp":
+            _compiled[key] = compile_gcp(header)
         else:
             _compiled[key] = None
     return _compiled[key]
