@@ -406,3 +406,107 @@ def test_invalid_version_metadata_fails_the_file_with_its_reason(
     (record,) = etl.file_runs(ports, "acme/bad.csv")
     assert record["Status"] == "FAILED"
     assert reason in record["Error"]
+
+
+# ---- loads that will never be published are swept -----------------------------------------
+
+DAY = 24 * 3600
+
+
+def test_an_orphaned_part_is_swept_once_older_than_the_ttl(
+    ports: EtlPorts, clock: FakeClock
+) -> None:
+    run(ports, focus_csv([row("50")]), key="acme/old.csv")
+    orphan = run_part(ports, "v1", 2)  # its other parts never come
+    assert orphan["version"]["status"] == "waiting"
+    clock.advance(10 * DAY)
+    waiting = run_part(ports, "v2", 1)  # a part of a newer version, still inside the TTL
+    clock.advance(22 * DAY)  # the orphan is 32 days old: past the 30-day TTL and the grace
+    run(ports, focus_csv([row("60")]), key="acme/new.csv")
+    gone = ports.facts.summary(orphan["load_id"])
+    assert (gone.chunks, gone.accepted, gone.totals) == (0, 0, [])
+    assert ports.facts.summary(waiting["load_id"]).accepted == 1
+    assert billed(ports) == {"2024-05": "60"}  # June of the orphan never showed either
+    clock.advance(5 * DAY)  # the newer version completes in time: published whole
+    assert run_part(ports, "v2", 2)["version"]["status"] == "waiting"
+    assert run_part(ports, "v2", 3)["version"]["status"] == "published"
+    assert billed(ports) == {"2024-05": "7.0001", "2024-06": "0.5"}
+
+
+def test_a_load_inside_the_ttl_and_grace_is_kept(ports: EtlPorts, clock: FakeClock) -> None:
+    orphan = run_part(ports, "v1", 1)
+    clock.advance(30 * DAY + 23 * 3600)  # past the TTL, not past its day of grace
+    run(ports, focus_csv([row("60")]), key="acme/new.csv")
+    assert ports.facts.summary(orphan["load_id"]).accepted == 1
+    clock.advance(2 * 3600)
+    run(ports, focus_csv([row("61")]), key="acme/newer.csv")
+    assert ports.facts.summary(orphan["load_id"]).accepted == 0
+
+
+def test_the_whole_store_is_swept_at_most_once_a_day(ports: EtlPorts, clock: FakeClock) -> None:
+    def orphan_of_beta(n: int) -> str:
+        meta = {"client": "beta", "version": f"b{n}", "parts": "2"}
+        job = start(ports, focus_csv([row("9")]), f"beta/cur/b{n}.csv", **meta)
+        return str(finish(ports, job)["load_id"])
+
+    def kept(load_id: str) -> bool:
+        return ports.facts.summary(load_id).accepted == 1
+
+    run(ports, focus_csv([row("1")]), key="acme/1.csv")  # the first sweep of this process
+    clock.advance(3600)
+    first = orphan_of_beta(1)  # another client's orphans: only a full sweep reaches them
+    clock.advance(12 * 3600)
+    second = orphan_of_beta(2)
+    clock.advance(31 * DAY - 11 * 3600)
+    run(ports, focus_csv([row("2")]), key="acme/2.csv")  # full sweep: first is old enough
+    assert (kept(first), kept(second)) == (False, True)
+    clock.advance(12 * 3600)  # second is old enough now, but the last full sweep is recent
+    run(ports, focus_csv([row("3")]), key="acme/3.csv")
+    assert kept(second)
+    clock.advance(12 * 3600)
+    run(ports, focus_csv([row("4")]), key="acme/4.csv")
+    assert not kept(second)
+
+
+def test_a_version_with_a_part_older_than_the_ttl_is_never_published(
+    ports: EtlPorts, clock: FakeClock
+) -> None:
+    run(ports, focus_csv([row("50")]), key="acme/old.csv")
+    first = run_part(ports, "v1", 1)
+    clock.advance(20 * DAY)
+    run_part(ports, "v1", 2)  # refreshes the version item's expiry: it outlives part 1
+    clock.advance(15 * DAY)  # part 1 is 35 days old: a sweep may have taken its facts
+    last = run_part(ports, "v1", 3)
+    assert last["version"]["status"] == "failed"
+    item = ports.files.get({"PK": "VERSION#acme#focus#v1", "SK": "VERSION"})
+    assert item is not None
+    assert (item["Status"], item["Error"]) == (
+        "FAILED",
+        "part 'acme/cur/v1-1.csv' was loaded more than 30 days ago",
+    )
+    assert ports.facts.summary(first["load_id"]).totals == []
+    assert ports.facts.summary(last["load_id"]).totals == []
+    (record,) = etl.file_runs(ports, "acme/cur/v1-3.csv")
+    assert record["Status"] == "DISCARDED"
+    assert billed(ports) == {"2024-05": "50"}  # the previous version stays current
+
+
+def test_a_row_a_normaliser_cannot_handle_is_rejected_and_the_file_goes_on(
+    ports: EtlPorts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever a hostile cell does to a normaliser (here: Decimal arithmetic past its
+    context), the row is counted and reported, and the other rows load."""
+    from decimal import InvalidOperation
+
+    def normaliser(cells: list[str]) -> Any:
+        if cells[2] == "boom":
+            raise InvalidOperation("past the context")
+        return original(cells)
+
+    original = etl.bind("focus", HEADER)
+    data = focus_csv([row("1"), row("boom"), row("2")]).decode()
+    rows, rejections = etl.normalise_rows(data.split("\r\n", 1)[1], HEADER, normaliser, 1)
+    assert len(rows) == 2
+    assert [(r.row_number, r.reason) for r in rejections] == [
+        (2, "cannot be normalised: InvalidOperation")
+    ]

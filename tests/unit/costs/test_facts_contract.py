@@ -7,7 +7,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -49,6 +49,16 @@ def fact(cost: str, *, day: int = 1, period: str = "2024-05", service: str = "EC
 
 def load(client: str = "acme", provider: str = "aws") -> LoadRef:
     return LoadRef(uuid.uuid4().hex, client, provider)
+
+
+#: The sweep tests' "now" and cut-off (a 30-day TTL and a day of grace).
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+CUTOFF = NOW - timedelta(days=31)
+
+
+def dated(age: timedelta, client: str = "acme", provider: str = "aws") -> LoadRef:
+    """A load whose id says it started ``age`` before NOW (as etl.mark_started names them)."""
+    return LoadRef(f"{NOW - age:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}", client, provider)
 
 
 def billed(store: FactStore, client: str = "acme", by: str = "month") -> dict[str, Decimal]:
@@ -293,6 +303,95 @@ class FactStoreContract:
             reader.join()
         assert seen <= {Decimal("150"), Decimal("300")}
         assert billed(store) == {"2024-05": Decimal("150")}
+
+    # -- sweeping loads that will never be published -----------------------------------------
+
+    def test_the_sweep_removes_old_orphans_only(self, store: FactStore) -> None:
+        current = dated(timedelta(days=90))  # old, but current: kept
+        store.write_chunk(current, 0, [fact("10")], [])
+        store.publish(current)
+        orphan = dated(timedelta(days=40))  # a part whose version never completed
+        store.write_chunk(orphan, 0, [fact("100")], [Rejection(2, "BilledCost is empty")])
+        store.write_chunk(orphan, 1, [fact("1", period="2024-06")], [])
+        elsewhere = dated(timedelta(days=31, seconds=1), client="other", provider="azure")
+        store.write_chunk(elsewhere, 0, [fact("5")], [])
+        young = dated(timedelta(days=30, hours=23))  # a waiting part inside the TTL
+        store.write_chunk(young, 0, [fact("3")], [])
+        undated = load()  # no start time in its id: its age is unknown
+        store.write_chunk(undated, 0, [fact("4")], [])
+
+        assert store.sweep(CUTOFF) == 2
+        gone = [store.summary(ref.load_id) for ref in (orphan, elsewhere)]
+        assert [(s.chunks, s.accepted, s.rejected, s.totals, s.rejections) for s in gone] == [
+            (0, 0, 0, [], [])
+        ] * 2
+        assert store.summary(current.load_id).totals[0].billed_cost == Decimal("10")
+        assert store.summary(young.load_id).accepted == 1
+        assert store.summary(undated.load_id).accepted == 1
+        assert billed(store) == {"2024-05": Decimal("10")}
+        assert store.sweep(CUTOFF) == 0  # nothing left to sweep
+        store.publish(young)  # the kept part publishes whole later
+        assert billed(store) == {"2024-05": Decimal("3")}
+
+    def test_a_replaced_load_leaves_its_markers_to_the_sweep(self, store: FactStore) -> None:
+        first, second = dated(timedelta(days=60)), dated(timedelta(days=50))
+        store.write_chunk(first, 0, [fact("1")], [Rejection(3, "has 2 cells, the header 5")])
+        store.publish(first)
+        store.write_chunk(second, 0, [fact("2")], [])
+        store.publish(second)  # first's facts go now, its marker and rejection stay
+        assert store.summary(first.load_id).rejected == 1
+        assert store.sweep(CUTOFF) == 1
+        assert (store.summary(first.load_id).chunks, store.summary(first.load_id).rejections) == (
+            0,
+            [],
+        )
+        assert store.summary(second.load_id).accepted == 1
+        assert billed(store) == {"2024-05": Decimal("2")}
+
+    def test_a_scoped_sweep_touches_its_client_provider_and_periods(self, store: FactStore) -> None:
+        old = timedelta(days=45)
+        inside = dated(old)  # May and June: removed whole, June too
+        store.write_chunk(inside, 0, [fact("1"), fact("1", period="2024-06")], [])
+        other_period, other_provider, other_client = (
+            dated(old), dated(old, provider="azure"), dated(old, client="other"),
+        )  # fmt: skip
+        store.write_chunk(other_period, 0, [fact("1", period="2024-04")], [])
+        store.write_chunk(other_provider, 0, [fact("1")], [])
+        store.write_chunk(other_client, 0, [fact("1")], [])
+        assert store.sweep(CUTOFF, client_id="acme", provider="aws", periods=["2024-05"]) == 1
+        assert store.summary(inside.load_id).chunks == 0
+        for ref in (other_period, other_provider, other_client):
+            assert store.summary(ref.load_id).accepted == 1
+        assert store.sweep(CUTOFF, client_id="acme", provider="aws", periods=[]) == 0
+        with pytest.raises(ValueError, match="scoped"):
+            store.sweep(CUTOFF, client_id="acme")
+        with pytest.raises(ValueError, match="tz-aware"):
+            store.sweep(CUTOFF.replace(tzinfo=None))
+
+    def test_a_reader_never_sees_a_sweep(self, store: FactStore) -> None:
+        current = dated(timedelta(days=60))
+        store.write_chunk(current, 0, [fact("1")] * 100, [])
+        store.publish(current)
+        seen: list[dict[str, Decimal]] = []
+        stop = threading.Event()
+
+        def read() -> None:
+            while not stop.is_set():
+                seen.append(billed(store))
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        try:
+            for n in range(5):
+                orphans = [dated(timedelta(days=40 + n)) for _ in range(3)]
+                for ref in orphans:
+                    store.write_chunk(ref, 0, [replace(fact("7"), sku_id=str(n))] * 50, [])
+                assert store.sweep(CUTOFF) == 3
+        finally:
+            stop.set()
+            reader.join()
+        assert seen
+        assert all(totals == {"2024-05": Decimal("100")} for totals in seen)
 
 
 class TestDuckDbFactStore(FactStoreContract):

@@ -230,3 +230,32 @@ def test_an_amount_too_large_for_twelve_decimal_places_is_a_reported_row_error()
     with pytest.raises(RowError, match="BilledCost is out of range"):
         money("12345678901234567", "BilledCost")
     assert money("999999999999999", "BilledCost") is not None
+
+
+# ---- hostile cells are rejected rows, never a crash -----------------------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def test_tags_nested_beyond_reason_are_a_rejected_row() -> None:
+    with pytest.raises(RowError, match="nested too deeply"):
+        parse_tags('{"a":' * 50_000 + "1" + "}" * 50_000)
+    with pytest.raises(RowError):
+        parse_tags(DEEP)
+
+
+def test_gcp_credits_or_labels_nested_beyond_reason_are_a_rejected_row() -> None:
+    header = ["cost", "currency", "usage_start_time", "credits", "labels"]
+    normalise = bind("gcp", header)
+    with pytest.raises(RowError, match="credits is not JSON"):
+        normalise(["1", "USD", "2024-05-01T00:00:00Z", DEEP, ""])
+    with pytest.raises(RowError, match="labels is not JSON"):
+        normalise(["1", "USD", "2024-05-01T00:00:00Z", "", DEEP])
+
+
+def test_gcp_cost_plus_credits_out_of_range_is_a_rejected_row() -> None:
+    header = ["cost", "currency", "usage_start_time", "credits"]
+    normalise = bind("gcp", header)
+    huge = json.dumps([{"amount": "9999999999999999"}, {"amount": "9999999999999999"}])
+    with pytest.raises(RowError, match="out of range"):
+        normalise(["9999999999999999", "USD", "2024-05-01T00:00:00Z", huge])

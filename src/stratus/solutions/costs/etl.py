@@ -16,7 +16,9 @@ is over) → :func:`build_reports` (atomic publication) → :func:`delete_queue`
 Exactly once: a chunk's facts and its done-marker are one transaction (a redelivered chunk is
 skipped, a killed worker's chunk comes back after the visibility timeout and is written then);
 the load becomes visible only when published, replacing the (client, provider, billing
-period)s it covers in one transaction.
+period)s it covers in one transaction. Loads that will never be published (a part of a version
+whose other parts never came, a run that died before its failure path) are swept from the fact
+store once they are older than the files table's TTL (:func:`sweep_unpublished`).
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ import hashlib
 import io
 import json
 import logging
+import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from stratus.platform.ports import (
@@ -55,7 +59,12 @@ from stratus.solutions.costs.domain.normalise import (
     clean_header,
     detect,
 )
-from stratus.solutions.costs.ports import LoadRef
+from stratus.solutions.costs.ports import (
+    LOAD_ID_TIME_FORMAT,
+    FactStoreError,
+    LoadRef,
+    load_started,
+)
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +246,7 @@ def mark_started(
     processed is skipped too (EventBridge may deliver an event twice)."""
     info = ports.objects.head(key)
     now = ports.clock.now()
-    load_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
+    load_id = f"{now.astimezone(UTC):{LOAD_ID_TIME_FORMAT}}-{uuid.uuid4().hex[:12]}"
     expires = int((now + timedelta(days=ports.files_ttl_days)).timestamp())
     client = client_id or info.metadata.get("client") or key.split("/", 1)[0]
     record: dict[str, Any] = {
@@ -517,6 +526,11 @@ def normalise_rows(
             rows.append(normaliser(cells))
         except RowError as error:
             rejections.append(Rejection(number, str(error)))
+        except (ArithmeticError, RecursionError, ValueError) as error:
+            # A cell no normaliser rule foresaw (a number past the decimal context, JSON
+            # nested beyond reason): the row is rejected and reported, the file goes on.
+            log.warning("row %d: %s", number, error)
+            rejections.append(Rejection(number, f"cannot be normalised: {type(error).__name__}"))
     return rows, rejections
 
 
@@ -635,8 +649,65 @@ def build_reports(job: dict[str, Any], ports: EtlPorts) -> dict[str, Any]:
     if file.version:
         return record_part(file, ports)
     periods = ports.facts.publish(file.load)
+    sweep_unpublished(ports, file.load, periods)
     store_period_reports(file.client_id, periods, ports.facts, ports.files, ports.clock)
     return summary_document(file.load_id, ports)
+
+
+# ---- sweeping loads that will never be published ----------------------------------------
+
+#: Beyond the files table's TTL, how much older a load must be to be swept. A version is
+#: published only while all its parts are younger than the TTL (:func:`record_part`), so the
+#: margin keeps a sweep clear of a version being published at that very edge.
+SWEEP_GRACE = timedelta(days=1)
+#: How often one process sweeps the whole fact store (every client and period).
+SWEEP_EVERY = timedelta(days=1)
+_last_full_sweep: weakref.WeakKeyDictionary[object, datetime] = weakref.WeakKeyDictionary()
+_sweep_lock = threading.Lock()
+
+
+def sweep_cutoff(ports: EtlPorts) -> datetime:
+    """Loads started before this are swept unless current: their files-table records
+    (the run's, the version's) have expired, so they can never be published."""
+    return ports.clock.now() - timedelta(days=ports.files_ttl_days) - SWEEP_GRACE
+
+
+def _full_sweep_due(ports: EtlPorts, now: datetime) -> bool:
+    with _sweep_lock:
+        last = _last_full_sweep.get(ports.facts)
+        if last is not None and now - last < SWEEP_EVERY:
+            return False
+        _last_full_sweep[ports.facts] = now
+        return True
+
+
+def sweep_unpublished(ports: EtlPorts, load: LoadRef, periods: Sequence[str]) -> int:
+    """Right after a publication (its own transactions): remove the loads of the same client,
+    provider and periods that are not current and older than :func:`sweep_cutoff`, or, at most
+    once a :data:`SWEEP_EVERY` per process and store, every such load of the store. Best
+    effort: a failure is logged and left to the next publication, never failing this one.
+    Returns the number of loads removed."""
+    now = ports.clock.now()
+    cutoff = sweep_cutoff(ports)
+    try:
+        if _full_sweep_due(ports, now):
+            removed = ports.facts.sweep(cutoff)
+        else:
+            removed = ports.facts.sweep(
+                cutoff, client_id=load.client_id, provider=load.provider, periods=periods
+            )
+    except FactStoreError:
+        log.warning("sweeping unpublished loads failed (retried later)", exc_info=True)
+        return 0
+    if removed:
+        log.info("swept %d unpublished loads started before %s", removed, cutoff.isoformat())
+    return removed
+
+
+def _expired(load_id: str, ports: EtlPorts, now: datetime) -> bool:
+    """The load started more than the files table's TTL ago: the sweep may remove it."""
+    started = load_started(load_id)
+    return started is not None and started < now - timedelta(days=ports.files_ttl_days)
 
 
 # ---- report versions of several files ---------------------------------------------------
@@ -676,7 +747,9 @@ def record_part(file: FileJob, ports: EtlPorts) -> dict[str, Any]:
     event that raced the first run, the same file uploaded again under this version) is
     counted once, and its second load is discarded. The update that brings ``Loaded`` to
     ``Parts`` publishes every recorded load in one fact-store transaction; a retry of that
-    step finds its part recorded under its own load id and publishes again (idempotent)."""
+    step finds its part recorded under its own load id and publishes again (idempotent). A
+    version with a part loaded longer ago than the files table's TTL is failed instead: the
+    sweep (:func:`sweep_unpublished`) may have removed that part's facts."""
     from stratus.solutions.costs.reports import store_period_reports
 
     key = version_key(file)
@@ -707,15 +780,33 @@ def record_part(file: FileJob, ports: EtlPorts) -> dict[str, Any]:
     parts = _recorded_parts(item)
     loaded = len(parts)
     status = str(item.get("Status") or VERSION_WAITING)
+    complete = loaded >= file.parts and int(item.get("Loaded", 0)) >= file.parts
+    stale = [
+        p["key"]
+        for p in parts.values()
+        if status != VERSION_PUBLISHED and _expired(p["load"], ports, now)
+    ]
     if duplicate:
         ports.facts.discard(file.load_id)
         state = "duplicate"
     elif status == VERSION_FAILED:
         ports.facts.discard(file.load_id)
         state = "failed"
-    elif loaded >= file.parts and int(item.get("Loaded", 0)) >= file.parts:
+    elif complete and stale:
+        # A part loaded longer ago than the TTL may have been swept (the version item was
+        # kept alive by later parts, or its expiry not applied yet): never publish a version
+        # that may have lost a part's facts. (Once published, its loads are current and safe.)
+        fail_version(
+            file,
+            ports,
+            reason=f"part {stale[0]!r} was loaded more than {ports.files_ttl_days} days ago",
+        )
+        ports.facts.discard(file.load_id)
+        state = "failed"
+    elif complete:
         loads = [LoadRef(p["load"], file.client_id, file.load.provider) for p in parts.values()]
         periods = ports.facts.publish(loads)
+        sweep_unpublished(ports, file.load, periods)
         store_period_reports(file.client_id, periods, ports.facts, ports.files, ports.clock)
         ports.files.update(key, set={"Status": VERSION_PUBLISHED, "PublishedAt": now.isoformat()})
         for part in parts.values():
@@ -741,14 +832,18 @@ def record_part(file: FileJob, ports: EtlPorts) -> dict[str, Any]:
     return summary
 
 
-def fail_version(file: FileJob, ports: EtlPorts) -> None:
-    """A part failed: its version will never be published. Mark it FAILED (unless it was
-    published already) and discard the facts of every part loaded so far; parts that
-    finish later see the status and discard themselves."""
+def fail_version(file: FileJob, ports: EtlPorts, *, reason: str = "") -> None:
+    """A part failed (or, with ``reason``, the version outlived the TTL): its version will
+    never be published. Mark it FAILED (unless it was published already) and discard the facts
+    of every part loaded so far; parts that finish later see the status and discard
+    themselves."""
+    fields: dict[str, Any] = {"Status": VERSION_FAILED, "FailedPart": file.part or file.key}
+    if reason:
+        fields["Error"] = reason
     try:
         item = ports.files.update(
             version_key(file),
-            set={"Status": VERSION_FAILED, "FailedPart": file.part or file.key},
+            set=fields,
             condition=AnyOf((NotExists("Status"), Compare("Status", "<>", VERSION_PUBLISHED))),
         )
     except ConditionFailedError:

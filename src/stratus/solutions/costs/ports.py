@@ -18,8 +18,10 @@ Exactly-once rules the contract pins down:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal, Protocol, runtime_checkable
 
@@ -27,6 +29,23 @@ from stratus.solutions.costs.domain.focus import FocusRow, Rejection
 
 CostKind = Literal["billed", "effective"]
 DIMENSIONS = ("day", "month", "service", "account", "region", "resource", "category")
+
+
+#: A load id is ``<UTC start time in this format>-<hex>`` (``etl.mark_started``).
+LOAD_ID_TIME_FORMAT = "%Y%m%dT%H%M%S"
+_LOAD_ID_TIME = re.compile(r"(\d{8}T\d{6})-")
+
+
+def load_started(load_id: str) -> datetime | None:
+    """When the load started, from its id's UTC time prefix; None when the id has none (a
+    load the sweep never removes)."""
+    match = _LOAD_ID_TIME.match(load_id)
+    if match is None:
+        return None
+    try:
+        return datetime.strptime(match.group(1), LOAD_ID_TIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 class FactStoreError(Exception):
@@ -149,6 +168,21 @@ class FactStore(Protocol):
 
     def discard(self, load_id: str) -> None:
         """Remove an unpublished load's facts (a failed file)."""
+        ...
+
+    def sweep(
+        self,
+        older_than: datetime,
+        *,
+        client_id: str | None = None,
+        provider: str | None = None,
+        periods: Sequence[str] | None = None,
+    ) -> int:
+        """Remove every load that is not current (in no period) and started before
+        ``older_than`` (by :func:`load_started`; ids without a time are kept): its facts,
+        rejections and done-markers, each load whole in one transaction. With ``client_id``,
+        ``provider`` and ``periods``, only the loads with facts there. Readers see no change:
+        only current loads are visible. Returns how many loads were removed."""
         ...
 
     def report(self, query: ReportQuery) -> list[ReportRow]:

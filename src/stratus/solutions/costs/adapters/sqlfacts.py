@@ -10,7 +10,8 @@ Tables::
 
 Readers join facts to ``cost_current`` on the load id too, so each fact meets one row;
 :meth:`SqlFactStore.publish` moves the pointer and deletes the replaced facts in one
-transaction (MVCC on both engines keeps readers on one snapshot). Placeholders are ``?``; an
+transaction (MVCC on both engines keeps readers on one snapshot); :meth:`SqlFactStore.sweep`
+removes, load by load, what was never published and never will be. Placeholders are ``?``; an
 adapter translates them for its driver.
 """
 
@@ -20,6 +21,7 @@ import abc
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +34,7 @@ from stratus.solutions.costs.ports import (
     ReportQuery,
     ReportRow,
     ResourceDetail,
+    load_started,
 )
 
 #: Stored fact columns: the load's keys, then the FOCUS fields with charge_date after the period.
@@ -46,6 +49,7 @@ FACT_COLUMNS = (
 )
 
 MONEY = "DECIMAL(38,12)"
+SWEEP_BATCH = 200  # loads removed per transaction by SqlFactStore.sweep
 
 
 def schema(text_type: str, timestamp_type: str) -> list[str]:
@@ -288,6 +292,71 @@ class SqlFactStore(abc.ABC):
             current = self._exec(h, "SELECT 1 FROM cost_current WHERE load_id = ?", (load_id,))
             if not current:
                 self._exec(h, "DELETE FROM cost_facts WHERE load_id = ?", (load_id,))
+
+    def sweep(
+        self,
+        older_than: datetime,
+        *,
+        client_id: str | None = None,
+        provider: str | None = None,
+        periods: Sequence[str] | None = None,
+    ) -> int:
+        """Remove the loads that are current nowhere and started before ``older_than``: facts,
+        rejections and done-markers, each batch of loads in one transaction (so a load never
+        keeps facts without its markers). Unscoped, the candidates are every load with a
+        done-marker (a fact is only ever written with its chunk's marker); scoped to a client,
+        provider and periods, the loads with facts there. A load made current meanwhile is
+        left alone (checked again inside the deleting transaction); ids without a start time
+        are never swept. Returns the number of loads removed."""
+        scope = (client_id, provider, periods)
+        if any(v is not None for v in scope) and any(v is None for v in scope):
+            raise ValueError("a scoped sweep names the client, the provider and the periods")
+        if older_than.tzinfo is None:
+            raise ValueError("the sweep's cut-off must be tz-aware")
+        if periods is not None and not periods:
+            return 0
+        with self._transaction() as h:
+            current = {str(i) for (i,) in self._exec(h, "SELECT load_id FROM cost_current")}
+            if periods is None:
+                found = self._exec(h, "SELECT DISTINCT load_id FROM cost_chunks")
+            else:
+                marks = ", ".join("?" for _ in periods)
+                found = self._exec(
+                    h,
+                    "SELECT DISTINCT load_id FROM cost_facts WHERE client_id = ? AND provider = ?"
+                    f" AND billing_period IN ({marks})",
+                    (client_id, provider, *periods),
+                )
+        candidates = []
+        for load_id in sorted(str(i) for (i,) in found):
+            started = load_started(load_id)
+            if load_id not in current and started is not None and started < older_than:
+                candidates.append(load_id)
+        removed = 0
+        for start in range(0, len(candidates), SWEEP_BATCH):
+            batch = candidates[start : start + SWEEP_BATCH]
+            marks = ", ".join("?" for _ in batch)
+            with self._transaction() as h:
+                now_current = {
+                    str(i)
+                    for (i,) in self._exec(
+                        h, f"SELECT DISTINCT load_id FROM cost_current WHERE load_id IN ({marks})",
+                        batch,
+                    )
+                }  # fmt: skip
+                batch = [i for i in batch if i not in now_current]
+                if not batch:
+                    continue
+                marks = ", ".join("?" for _ in batch)
+                for table in ("cost_facts", "cost_rejections", "cost_chunks"):
+                    self._exec(
+                        h,
+                        f"DELETE FROM {table} WHERE load_id IN ({marks})"
+                        " AND load_id NOT IN (SELECT load_id FROM cost_current)",
+                        batch,
+                    )
+            removed += len(batch)
+        return removed
 
     def report(self, query: ReportQuery) -> list[ReportRow]:
         """Grouped sums of the published facts."""

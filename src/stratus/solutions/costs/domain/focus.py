@@ -219,6 +219,8 @@ def parse_tags(raw: str | None, column: str = "Tags") -> str:
     for candidate in candidates:
         try:
             parsed = json.loads(candidate)
+        except RecursionError:  # nested beyond reason
+            raise RowError(f"{column} is nested too deeply") from None
         except json.JSONDecodeError:
             continue
         if isinstance(parsed, dict):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from stratus.solutions.costs.domain.focus import (
     MONEY_PLACES,
@@ -40,7 +40,7 @@ def _json_list(raw: str, column: str) -> list[object]:
         return []
     try:
         parsed = json.loads(cell)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # RecursionError: nested beyond reason
         raise RowError(f"{column} is not JSON") from None
     if isinstance(parsed, dict):
         return [parsed]
@@ -99,7 +99,10 @@ class GcpNormaliser:
         month = text(self.invoice_month(cells))
         if month and (len(month) != 6 or not month.isdigit()):
             raise RowError(f"invoice.month is not YYYYMM: {month[:20]!r}")
-        effective = max(cost + self._credits(cells), Decimal(0)).quantize(MONEY_PLACES)
+        try:
+            effective = max(cost + self._credits(cells), Decimal(0)).quantize(MONEY_PLACES)
+        except InvalidOperation:  # more digits than the decimal context holds (>= 1e16)
+            raise RowError("cost plus credits is out of range") from None
         return FocusRow(
             billing_period=f"{month[:4]}-{month[4:]}" if month else period_of(start),
             charge_period_start=start,
