@@ -44,7 +44,6 @@ from stratus.solutions.costs.domain.focus import (
     timestamp,
 )
 from stratus.solutions.costs.domain.normalise import clean_header
-from stratus.solutions.costs.domain.normalise._columns import Columns
 from stratus.solutions.costs.domain.normalise.aws_cur import CHARGE_CATEGORY, cur_key
 from stratus.solutions.costs.domain.normalise.azure import (
     CHARGE_CATEGORY as AZURE_CHARGE_CATEGORY,
@@ -187,20 +186,73 @@ def _spelled(cells: list[str], patterns: list[str]) -> str:
     return f"regexp_full_match({joined}, {_literal(';'.join(f'({p})' for p in patterns))})"
 
 
+Lookup = Callable[[str | None], str]
+
+
+class _Mapping:
+    """What a compiler builds: the header's columns by name (``key`` spells a name as the
+    Python normaliser's ``Columns`` does; the last of equal names wins there too), the cells
+    read (``cells``), the ``ok`` tests, the cells whose spelling one regular expression checks,
+    and the lookups."""
+
+    def __init__(self, header: Sequence[str], key: Callable[[str], str] = str) -> None:
+        self.columns = clean_header(header)
+        self._key = key
+        self._index = {key(name): i for i, name in enumerate(self.columns)}
+        self.cells = _Cells()
+        self.ok: list[str] = []
+        self._spelled: list[str] = []
+        self._patterns: list[str] = []
+        self._lookups: list[tuple[int, Lookup]] = []
+
+    def pick(self, *names: str) -> int | None:
+        """The index of the first of ``names`` the header has."""
+        for name in names:
+            found = self._index.get(self._key(name))
+            if found is not None:
+                return found
+        return None
+
+    def spell(self, cell: str, pattern: str) -> None:
+        """``cell`` must fully match ``pattern`` for the row to be ok."""
+        self._spelled.append(cell)
+        self._patterns.append(pattern)
+
+    def money(self, index: int | None) -> str:
+        """The cell as money: spelled as a plain number and small enough for Decimal's 28
+        digits (12 places), else the row is not ok."""
+        value = self.cells.money(index)
+        if index is not None:
+            self.ok.append(f"CASE WHEN n{index} = '' THEN true ELSE abs({value}) < 1e16 END")
+            self.spell(self.cells.text(index), _MONEY_RE)
+        return value
+
+    def lookup(self, index: int, function: Lookup) -> str:
+        """The column mapped by ``function`` once per distinct cell (see ChunkSql)."""
+        self._lookups.append((index, function))
+        name = self.cells.lookup(index)
+        self.ok.append(f"{name} IS NOT NULL")
+        return name
+
+    def chunk(self, items: Sequence[str], source: str | None = None) -> ChunkSql:
+        """The compiled mapping: ``items`` (the fact columns) plus ``ok``, over ``source``
+        (default: the cells' stages)."""
+        ok = [*self.ok, _spelled(self._spelled, self._patterns)] if self._spelled else self.ok
+        select = ", ".join(
+            [*items, "coalesce(" + " AND ".join(f"({o})" for o in ok) + ", false) AS ok"]
+        )
+        return ChunkSql(
+            len(self.columns),
+            f"SELECT {select} FROM {source or self.cells.stage()}",
+            tuple(self._lookups),
+        )
+
+
 def compile_aws_cur(header: Sequence[str]) -> ChunkSql | None:
     """The aws-cur mapping of ``CurNormaliser`` for this header, or None when the header has
     something the SQL does not reproduce (then every chunk uses the Python path)."""
-    columns = clean_header(header)
-    c = Columns(columns, key=cur_key)
-
-    def pick(*names: str) -> int | None:
-        for name in names:
-            index = c.index.get(cur_key(name))
-            if index is not None:
-                return index
-        return None
-
-    cells = _Cells()
+    m = _Mapping(header, cur_key)
+    pick, cells, ok, money = m.pick, m.cells, m.ok, m.money
     unblended_i = pick("lineItem/UnblendedCost")
     billing_i = pick("bill/BillingPeriodStartDate")
     usage_i = pick("lineItem/UsageStartDate")
@@ -219,18 +271,7 @@ def compile_aws_cur(header: Sequence[str]) -> ChunkSql | None:
     tag_map = cells.text(pick("resource_tags"))
     ri_arn = cells.text(pick("reservation/ReservationARN"))
 
-    ok: list[str] = [f"{unblended} <> ''", f"{currency} <> ''", f"{tag_map} = ''"]
-
-    spelled: list[str] = []
-
-    def money(index: int | None) -> str:
-        value = cells.money(index)
-        if index is not None:
-            # Spelled as a plain number (below) and small enough for Decimal's 28 digits.
-            ok.append(f"CASE WHEN n{index} = '' THEN true ELSE abs({value}) < 1e16 END")
-            spelled.append(cells.text(index))
-        return value
-
+    ok += [f"{unblended} <> ''", f"{currency} <> ''", f"{tag_map} = ''"]
     unblended_v = money(unblended_i)
     net_v = money(pick("lineItem/NetUnblendedCost"))
     amount_v = money(pick("lineItem/UsageAmount"))
@@ -248,16 +289,12 @@ def compile_aws_cur(header: Sequence[str]) -> ChunkSql | None:
     end_v = cells.stamp(pick("lineItem/UsageEndDate"))
     ok += [f"{billing_v} IS NOT NULL", f"{usage_v} IS NOT NULL"]
     ok.append(f"CASE WHEN {usage_end} = '' THEN true ELSE {end_v} IS NOT NULL END")
-    ok.append(
-        _spelled(
-            [*spelled, billing, usage, usage_end],
-            [_MONEY_RE] * len(spelled) + [_TS_RE, _TS_RE, "|" + _TS_RE],
-        )
-    )
+    for cell, pattern in ((billing, _TS_RE), (usage, _TS_RE), (usage_end, "|" + _TS_RE)):
+        m.spell(cell, pattern)
 
     # Tags: resourceTags/* columns, keys sorted as json.dumps(sort_keys=True) sorts them.
     tags: dict[str, int] = {}
-    for index, name in enumerate(columns):
+    for index, name in enumerate(m.columns):
         if name.startswith("resourceTags/"):
             key = name.removeprefix("resourceTags/")
             if key in tags:
@@ -296,7 +333,7 @@ def compile_aws_cur(header: Sequence[str]) -> ChunkSql | None:
         f" ELSE {unblended_v} END"
     )
     region = cells.text(pick("product/regionCode", "product/region"))
-    select = ", ".join(
+    return m.chunk(
         [
             f"strftime({billing_v}, '%Y-%m') AS billing_period",
             f"CAST({usage_v} AS DATE) AS charge_date",
@@ -322,10 +359,8 @@ def compile_aws_cur(header: Sequence[str]) -> ChunkSql | None:
             f"{od_v} AS list_cost",
             f"{currency} AS billing_currency",
             f"{tags_sql} AS tags",
-            "coalesce(" + " AND ".join(f"({o})" for o in ok) + ", false) AS ok",
         ]
     )
-    return ChunkSql(len(columns), f"SELECT {select} FROM {cells.stage()}")
 
 
 _FOCUS_DEFAULT_PROVIDER = {"aws-focus": "AWS", "oci": "Oracle Cloud Infrastructure"}
@@ -339,32 +374,13 @@ def compile_focus(header: Sequence[str], provider: str = "focus") -> ChunkSql | 
     """``FocusNormaliser``'s mapping for this header (FOCUS files, AWS FOCUS exports, OCI),
     or None when a required column is missing. Tags are parsed in Python once per distinct
     cell of a chunk (a lookup): FOCUS writes them as JSON in any key order and spacing."""
-    columns = clean_header(header)
-    index = {name: i for i, name in enumerate(columns)}
-
-    def pick(*names: str) -> int | None:
-        for name in names:
-            if name in index:
-                return index[name]
-        return None
-
+    m = _Mapping(header)
+    pick, cells, ok, money = m.pick, m.cells, m.ok, m.money
     billed_i = pick("BilledCost")
     billing_i = pick("BillingPeriodStart")
     charge_i = pick("ChargePeriodStart")
     if None in (billed_i, billing_i, charge_i):
         return None
-    cells = _Cells()
-    ok: list[str] = []
-    spelled: list[str] = []
-    patterns: list[str] = []
-
-    def money(i: int | None) -> str:
-        value = cells.money(i)
-        if i is not None:
-            ok.append(f"CASE WHEN n{i} = '' THEN true ELSE abs({value}) < 1e16 END")
-            spelled.append(cells.text(i))
-            patterns.append(_MONEY_RE)
-        return value
 
     def stamp(i: int | None, required: bool) -> str:
         value = cells.stamp(i)
@@ -375,8 +391,7 @@ def compile_focus(header: Sequence[str], provider: str = "focus") -> ChunkSql | 
                 if required
                 else f"CASE WHEN {cell} = '' THEN true ELSE {value} IS NOT NULL END"
             )
-            spelled.append(cell)
-            patterns.append(_FOCUS_TS_RE if required else "|" + _FOCUS_TS_RE)
+            m.spell(cell, _FOCUS_TS_RE if required else "|" + _FOCUS_TS_RE)
         return value
 
     billed = money(billed_i)
@@ -392,18 +407,12 @@ def compile_focus(header: Sequence[str], provider: str = "focus") -> ChunkSql | 
     currency = cells.text(currency_i)
     if currency_i is not None:
         ok.append(f"{currency} <> ''")  # FOCUS requires it when the column is there
-    ok.append(_spelled(spelled, patterns))
     tags_i = pick("Tags")
-    lookups: tuple[tuple[int, Callable[[str | None], str]], ...] = ()
-    tags = "'{}'"
-    if tags_i is not None:
-        tags = cells.lookup(tags_i)
-        ok.append(f"{tags} IS NOT NULL")
-        lookups = ((tags_i, _canonical_tags),)
+    tags = "'{}'" if tags_i is None else m.lookup(tags_i, _canonical_tags)
     provider_name = cells.text(pick("ProviderName", "ServiceProviderName", "Provider"))
     default_provider = _literal(_FOCUS_DEFAULT_PROVIDER.get(provider, ""))
     end_cell = cells.text(end_i)
-    select = ", ".join(
+    return m.chunk(
         [
             f"strftime({billing}, '%Y-%m') AS billing_period",
             f"CAST({charge} AS DATE) AS charge_date",
@@ -429,10 +438,8 @@ def compile_focus(header: Sequence[str], provider: str = "focus") -> ChunkSql | 
             f"{list_cost} AS list_cost",
             f"{currency} AS billing_currency",
             f"{tags} AS tags",
-            "coalesce(" + " AND ".join(f"({o})" for o in ok) + ", false) AS ok",
         ]
     )
-    return ChunkSql(len(columns), f"SELECT {select} FROM {cells.stage()}", lookups)
 
 
 def _azure_day(raw: str | None) -> str:
@@ -505,65 +512,37 @@ def compile_azure(header: Sequence[str]) -> ChunkSql | None:
     required column is missing. Columns match case-insensitively, the last of equal names
     winning, as ``Columns(key=str.lower)`` does; dates and tags are lookups (Python once per
     distinct cell of the chunk); the region is lowered in SQL, so only ASCII regions are ok."""
-    columns = clean_header(header)
-    c = Columns(columns, key=str.lower)
-
-    def pick(*names: str) -> int | None:
-        for name in names:
-            found = c.index.get(name.lower())
-            if found is not None:
-                return found
-        return None
-
+    m = _Mapping(header, str.lower)
+    pick, cells, ok, money = m.pick, m.cells, m.ok, m.money
     cost_i = pick("CostInBillingCurrency", "Cost", "PreTaxCost")
     date_i = pick("Date", "UsageDate")
     currency_i = pick("BillingCurrencyCode", "BillingCurrency", "Currency")
     if cost_i is None or date_i is None or currency_i is None:
         return None
-    cells = _Cells()
-    ok: list[str] = []
-    spelled: list[str] = []
-
-    def money(i: int | None) -> str:
-        value = cells.money(i)
-        if i is not None:
-            ok.append(f"CASE WHEN n{i} = '' THEN true ELSE abs({value}) < 1e16 END")
-            spelled.append(cells.text(i))
-        return value
-
     cost = money(cost_i)
     ok.append(f"{cells.text(cost_i)} <> ''")
     payg = money(pick("PayGPrice"))
     quantity = money(pick("Quantity", "UsageQuantity"))
     currency = cells.text(currency_i)
     ok.append(f"{currency} <> ''")
-    ok.append(_spelled(spelled, [_MONEY_RE] * len(spelled)))
     list_stages, list_cost, list_ok = _azure_list_cost(payg, quantity)
     ok.append(list_ok)
 
-    lookups: list[tuple[int, Callable[[str | None], str]]] = [(date_i, _azure_day)]
-    day = f"CAST({cells.lookup(date_i)} AS TIMESTAMP)"
-    ok.append(f"{cells.lookup(date_i)} IS NOT NULL")
+    day = f"CAST({m.lookup(date_i, _azure_day)} AS TIMESTAMP)"
     period = f"strftime({day}, '%Y-%m')"
     start_i = pick("BillingPeriodStartDate")
     if start_i is not None:
-        lookups.append((start_i, _azure_period))
-        start = cells.lookup(start_i)
-        ok.append(f"{start} IS NOT NULL")
+        start = m.lookup(start_i, _azure_period)
         period = f"CASE WHEN {start} = '' THEN {period} ELSE {start} END"
-    tags = "'{}'"
     tags_i = pick("Tags")
-    if tags_i is not None:
-        lookups.append((tags_i, _canonical_tags))
-        tags = cells.lookup(tags_i)
-        ok.append(f"{tags} IS NOT NULL")
+    tags = "'{}'" if tags_i is None else m.lookup(tags_i, _canonical_tags)
     region = cells.text(pick("ResourceLocation"))
     ok.append(f"strlen({region}) = length({region})")  # ASCII: lower() is str.lower()
     kind = cells.text(pick("ChargeType"))
     category = " ".join(
         f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in AZURE_CHARGE_CATEGORY.items()
     )
-    select = ", ".join(
+    return m.chunk(
         [
             f"{period} AS billing_period",
             f"CAST({day} AS DATE) AS charge_date",
@@ -587,11 +566,9 @@ def compile_azure(header: Sequence[str]) -> ChunkSql | None:
             f"{list_cost} AS list_cost",
             f"{currency} AS billing_currency",
             f"{tags} AS tags",
-            "coalesce(" + " AND ".join(f"({o})" for o in ok) + ", false) AS ok",
-        ]
+        ],
+        _staged(cells.stage(), list_stages),
     )
-    source = _staged(cells.stage(), list_stages)
-    return ChunkSql(len(columns), f"SELECT {select} FROM {source}", tuple(lookups))
 
 
 #: The reference mapping of a GCP ``credits`` and ``labels`` cell (see ``_gcp_credits``).
@@ -660,34 +637,13 @@ def compile_gcp(header: Sequence[str]) -> ChunkSql | None:
     dotted names), or None when a required column is missing. Columns match
     case-insensitively (the last of equal names wins, as in ``Columns``); timestamps, credits
     and labels are lookups computed by the Python reference once per distinct cell."""
-    columns = clean_header(header)
-    c = Columns(columns, key=str.lower)
-
-    def pick(*names: str) -> int | None:
-        for name in names:
-            found = c.index.get(name.lower())
-            if found is not None:
-                return found
-        return None
-
+    m = _Mapping(header, str.lower)
+    pick, cells, ok, money = m.pick, m.cells, m.ok, m.money
     cost_i = pick("cost")
     currency_i = pick("currency")
     start_i = pick("usage_start_time")
     if cost_i is None or currency_i is None or start_i is None:
         return None
-    cells = _Cells()
-    ok: list[str] = []
-    spelled: list[str] = []
-    patterns: list[str] = []
-
-    def money(i: int | None) -> str:
-        value = cells.money(i)
-        if i is not None:
-            ok.append(f"CASE WHEN n{i} = '' THEN true ELSE abs({value}) < 1e16 END")
-            spelled.append(cells.text(i))
-            patterns.append(_MONEY_RE)
-        return value
-
     cost = money(cost_i)
     ok.append(f"{cells.text(cost_i)} <> ''")
     list_cost = money(pick("cost_at_list"))
@@ -697,47 +653,35 @@ def compile_gcp(header: Sequence[str]) -> ChunkSql | None:
     month_i = pick("invoice.month", "invoice_month")
     month = cells.text(month_i)
     if month_i is not None:
-        spelled.append(month)
-        patterns.append("|[0-9]{6}")  # str.isdigit() admits other digits too: Python path
-    ok.append(_spelled(spelled, patterns))
+        m.spell(month, "|[0-9]{6}")  # str.isdigit() admits other digits too: Python path
 
-    lookups: list[tuple[int, Callable[[str | None], str]]] = [(start_i, _gcp_start)]
-    start = f"CAST({cells.lookup(start_i)} AS TIMESTAMP)"
-    ok.append(f"{cells.lookup(start_i)} IS NOT NULL")
+    start = f"CAST({m.lookup(start_i, _gcp_start)} AS TIMESTAMP)"
     end_sql = "CAST(NULL AS TIMESTAMPTZ)"
     end_i = pick("usage_end_time")
     if end_i is not None:
-        lookups.append((end_i, _gcp_end))
-        end = cells.lookup(end_i)
-        ok.append(f"{end} IS NOT NULL")
+        end = m.lookup(end_i, _gcp_end)
         end_sql = (
             f"CASE WHEN {end} = '' THEN NULL ELSE timezone('UTC', CAST({end} AS TIMESTAMP)) END"
         )
     credits = "CAST(0 AS DECIMAL(38,12))"
     credits_i = pick("credits")
     if credits_i is not None:
-        lookups.append((credits_i, _gcp_credits))
-        credits = f"CAST({cells.lookup(credits_i)} AS DECIMAL(38,12))"
-        ok.append(f"{cells.lookup(credits_i)} IS NOT NULL")
+        credits = f"CAST({m.lookup(credits_i, _gcp_credits)} AS DECIMAL(38,12))"
     # Python: max(cost + credits, 0).quantize(12 places), exact below 1e16 (28 digits).
     ok.append(f"abs({cost} + {credits}) < 1e16")
     effective = (
         f"CASE WHEN {cost} + {credits} < 0 THEN CAST(0 AS DECIMAL(38,12))"
         f" ELSE {cost} + {credits} END"
     )
-    tags = "'{}'"
     labels_i = pick("labels")
-    if labels_i is not None:
-        lookups.append((labels_i, _gcp_labels))
-        tags = cells.lookup(labels_i)
-        ok.append(f"{tags} IS NOT NULL")
+    tags = "'{}'" if labels_i is None else m.lookup(labels_i, _gcp_labels)
     region = cells.text(pick("location.region", "location_region"))
     location = cells.text(pick("location.location", "location_location"))
     kind = cells.text(pick("cost_type"))
     category = " ".join(
         f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in GCP_CHARGE_CATEGORY.items()
     )
-    select = ", ".join(
+    return m.chunk(
         [
             f"CASE WHEN {month} <> '' THEN left({month}, 4) || '-' || right({month}, 2)"
             f" ELSE strftime({start}, '%Y-%m') END AS billing_period",
@@ -766,10 +710,8 @@ def compile_gcp(header: Sequence[str]) -> ChunkSql | None:
             f"{list_cost} AS list_cost",
             f"{currency} AS billing_currency",
             f"{tags} AS tags",
-            "coalesce(" + " AND ".join(f"({o})" for o in ok) + ", false) AS ok",
         ]
     )
-    return ChunkSql(len(columns), f"SELECT {select} FROM {cells.stage()}", tuple(lookups))
 
 
 _compiled: dict[tuple[str, tuple[str, ...]], ChunkSql | None] = {}
