@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from stratus.platform.ports import PortError
+from stratus.platform.restapi import error, path_param, query_param, respond
 from stratus.solutions.costs import accounts, costapi
 from stratus.solutions.costs.bootstrap import account_ports, cost_api_for
-from stratus.solutions.costs.entrypoints.apiutil import error, path_param, query_param, respond
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -7,19 +7,14 @@ reasons), 404 and 409. Secrets are accepted on create/update and never returned.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from stratus.platform.restapi import BadRequestError, error, parse_body, path_param, respond
 from stratus.solutions.costs import accounts, schemas
 from stratus.solutions.costs.bootstrap import account_ports
-from stratus.solutions.costs.entrypoints.apiutil import (
-    BadRequestError,
-    Route,
-    error,
-    parse_body,
-    path_param,
-    respond,
-)
 
+Route = Callable[[dict[str, Any]], dict[str, Any]]
 CLIENT = "/clients/{clientId}"
 CREDENTIALS = f"{CLIENT}/credentials"
 CREDENTIAL = f"{CREDENTIALS}/{{credentialId}}"

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stratus.solutions.costs import reports
-from stratus.solutions.costs.bootstrap import facts
-from stratus.solutions.costs.entrypoints.apiutil import (
+from stratus.platform.restapi import (
     BadRequestError,
     error,
     path_param,
@@ -28,6 +26,8 @@ from stratus.solutions.costs.entrypoints.apiutil import (
     respond,
     route_of,
 )
+from stratus.solutions.costs import reports
+from stratus.solutions.costs.bootstrap import facts
 
 BASE = "/reports/{clientId}"
 MAX_LIMIT = reports.MAX_LIMIT

@@ -11,6 +11,7 @@ import binascii
 from dataclasses import asdict
 from typing import Any
 
+from stratus.platform.restapi import BadRequestError, path_param, query_param, respond
 from stratus.solutions.streaming import bootstrap, mediasigning, schemas, service
 from stratus.solutions.streaming.domain.accounts import Role, User
 from stratus.solutions.streaming.domain.devices import Device, Quality
@@ -23,15 +24,11 @@ from stratus.solutions.streaming.domain.streams import (
     Visibility,
 )
 from stratus.solutions.streaming.entrypoints.http import (
-    BadRequestError,
     Route,
     caller,
     dispatch,
     optional_caller,
     parse_body,
-    path,
-    query,
-    respond,
     track_quietly,
 )
 from stratus.solutions.streaming.service import Ports
@@ -156,14 +153,14 @@ def _my_orders(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
 
 def _pay(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     body = parse_body(event, schemas.PayOrder)
-    order = service.pay_order(ports, caller(event, ports), path(event, "orderId"),
+    order = service.pay_order(ports, caller(event, ports), path_param(event, "orderId"),
                               body.payment_token)
     return respond(200 if order.status is OrderStatus.PAID else 402, asdict(order))
 
 
 def _move(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     body = parse_body(event, schemas.MoveOrder)
-    order = service.move_order(ports, caller(event, ports), path(event, "orderId"),
+    order = service.move_order(ports, caller(event, ports), path_param(event, "orderId"),
                                OrderStatus(body.status))
     return respond(200, asdict(order))
 
@@ -205,20 +202,20 @@ def _devices(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
 def _configure(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     body = parse_body(event, schemas.ConfigureDevice)
     device = service.configure_device(
-        ports, caller(event, ports), path(event, "deviceId"), name=body.name,
+        ports, caller(event, ports), path_param(event, "deviceId"), name=body.name,
         channel_id=body.channel_id, quality=Quality(body.quality) if body.quality else None,
     )
     return respond(200, _device(device))
 
 
 def _rotate(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
-    paired = service.rotate_key(ports, caller(event, ports), path(event, "deviceId"))
+    paired = service.rotate_key(ports, caller(event, ports), path_param(event, "deviceId"))
     return respond(200, {"device": _device(paired.device), "stream_key": paired.stream_key,
                          "ingest_url": paired.ingest_url})
 
 
 def _revoke(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
-    device = service.revoke_key(ports, caller(event, ports), path(event, "deviceId"))
+    device = service.revoke_key(ports, caller(event, ports), path_param(event, "deviceId"))
     return respond(200, _device(device))
 
 
@@ -256,7 +253,7 @@ def _home(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
 
 
 def _channels(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
-    mine = query(event, "mine")
+    mine = query_param(event, "mine")
     if mine:
         who = caller(event, ports)
         found = ports.store.channels_of(who.user_id)
@@ -272,7 +269,7 @@ def _create_channel(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
 
 
 def _get_channel(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
-    channel = ports.store.channel(path(event, "channelId"))
+    channel = ports.store.channel(path_param(event, "channelId"))
     who = optional_caller(event, ports)
     mine = who is not None and (who.user_id == channel.owner_id or who.role is Role.ADMIN)
     live = ports.store.stream(channel.live_stream_id) if channel.live_stream_id else None
@@ -303,7 +300,7 @@ def _customise(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
         except (binascii.Error, ValueError):
             raise BadRequestError(["cover_base64: not base64"]) from None
     channel = service.customise_channel(
-        ports, caller(event, ports), path(event, "channelId"), theme=body.theme,
+        ports, caller(event, ports), path_param(event, "channelId"), theme=body.theme,
         description=body.description, cover=cover, cover_type=body.cover_type,
     )
     return respond(200, _channel(channel, ports))
@@ -311,23 +308,23 @@ def _customise(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
 
 def _schedule(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     body = parse_body(event, schemas.ScheduleStream)
-    stream = service.schedule_stream(ports, caller(event, ports), path(event, "channelId"),
+    stream = service.schedule_stream(ports, caller(event, ports), path_param(event, "channelId"),
                                      body.title, body.scheduled_at)
     return respond(201, asdict(stream))
 
 
 def _streams(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
-    streams = ports.store.streams_of(path(event, "channelId"))
+    streams = ports.store.streams_of(path_param(event, "channelId"))
     return respond(200, {"streams": [asdict(s) for s in streams]})
 
 
 def _stop(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
-    stream = service.stop_stream(ports, caller(event, ports), path(event, "streamId"))
+    stream = service.stop_stream(ports, caller(event, ports), path_param(event, "streamId"))
     return respond(200, asdict(stream))
 
 
 def _get_recording(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
-    recording = ports.store.recording(path(event, "recordingId"))
+    recording = ports.store.recording(path_param(event, "recordingId"))
     if not service.can_watch_recording(ports, optional_caller(event, ports), recording):
         return respond(404, {"message": "recording not found"})
     track_quietly(ports, event, "view_recording", channel_id=recording.channel_id,
@@ -348,7 +345,7 @@ def _get_recording(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
 def _start_upload(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     body = parse_body(event, schemas.StartUpload)
     grant = service.start_upload(
-        ports, caller(event, ports), path(event, "channelId"), body.title, body.content_type,
+        ports, caller(event, ports), path_param(event, "channelId"), body.title, body.content_type,
         body.size_bytes, Quality(body.quality),
     )
     return respond(201, {
@@ -362,13 +359,13 @@ def _start_upload(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
 def _set_visibility(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     body = parse_body(event, schemas.SetVisibility)
     recording = service.set_recording_visibility(
-        ports, caller(event, ports), path(event, "recordingId"), Visibility(body.visibility)
+        ports, caller(event, ports), path_param(event, "recordingId"), Visibility(body.visibility)
     )
     return respond(200, _recording(recording, ports, event))
 
 
 def _target(event: dict[str, Any]) -> str:
-    target = path(event, "target")
+    target = path_param(event, "target")
     kind, _, ident = target.partition(":")
     if kind not in ("channel", "recording") or not ident:
         raise BadRequestError(["target: channel:ID or recording:ID"])
@@ -389,24 +386,25 @@ def _comment(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
 
 
 def _follow(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
-    service.follow(ports, caller(event, ports), path(event, "channelId"))
+    service.follow(ports, caller(event, ports), path_param(event, "channelId"))
     return respond(200, {"following": True})
 
 
 def _chat_history(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
-    messages = ports.store.chat_history(path(event, "channelId"))
+    messages = ports.store.chat_history(path_param(event, "channelId"))
     return respond(200, {"messages": [asdict(m) for m in messages]})
 
 
 def _chat_post(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     body = parse_body(event, schemas.ChatIn)
-    message = service.post_chat(ports, caller(event, ports), path(event, "channelId"), body.text)
+    channel_id = path_param(event, "channelId")
+    message = service.post_chat(ports, caller(event, ports), channel_id, body.text)
     return respond(201, asdict(message))
 
 
 def _moderate(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     body = parse_body(event, schemas.Moderate)
-    result = service.moderate(ports, caller(event, ports), path(event, "channelId"),
+    result = service.moderate(ports, caller(event, ports), path_param(event, "channelId"),
                               body.action, target=body.target, seconds=body.seconds)
     return respond(200, asdict(result))
 
@@ -471,13 +469,14 @@ def _admin_list(kind: str) -> Route:
 
 def _set_role(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     body = parse_body(event, schemas.SetRole)
-    user = service.set_role(ports, caller(event, ports), path(event, "userId"), Role(body.role))
+    user_id = path_param(event, "userId")
+    user = service.set_role(ports, caller(event, ports), user_id, Role(body.role))
     return respond(200, _user(user))
 
 
 def _put_product(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     body = parse_body(event, schemas.PutProduct)
-    product = service.put_product(ports, caller(event, ports), path(event, "productId"),
+    product = service.put_product(ports, caller(event, ports), path_param(event, "productId"),
                                   body.name, body.price_cents, body.active)
     return respond(200, asdict(product))
 
@@ -488,12 +487,12 @@ def _dashboard(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
 
 def _report(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     try:
-        top = int(query(event, "top") or 10)
+        top = int(query_param(event, "top") or 10)
     except ValueError:
         raise BadRequestError(["top: a number"]) from None
     return respond(200, service.tracking_report(
-        ports, caller(event, ports), query(event, "day"), start=query(event, "from"),
-        end=query(event, "to"), top=max(1, min(top, 100)),
+        ports, caller(event, ports), query_param(event, "day"), start=query_param(event, "from"),
+        end=query_param(event, "to"), top=max(1, min(top, 100)),
     ))
 
 

@@ -6,17 +6,15 @@ API Gateway REST proxy events in, proxy responses out; handlers dispatch on
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 from collections.abc import Callable
-from datetime import date, datetime
-from decimal import Decimal
-from enum import Enum
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from stratus.platform import restapi
+from stratus.platform.restapi import BadRequestError, error, route_of
 from stratus.solutions.streaming import service
 from stratus.solutions.streaming.domain import ConflictError, DomainError, NotAllowedError
 from stratus.solutions.streaming.service import AuthError, Caller, Ports
@@ -27,72 +25,9 @@ Model = TypeVar("Model", bound=BaseModel)
 Route = Callable[[dict[str, Any], Ports], dict[str, Any]]
 
 
-class BadRequestError(Exception):
-    """400 with reasons."""
-
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__("; ".join(reasons))
-        self.reasons = reasons
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, frozenset | set | tuple):
-        return sorted(value) if isinstance(value, frozenset | set) else list(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def respond(status: int, body: Any) -> dict[str, Any]:
-    """A proxy response with a JSON body (CORS open: the site may live on a CDN origin)."""
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"},
-        "body": "" if status == 204 else json.dumps(body, default=_default),
-    }
-
-
-def error(status: int, message: str, reasons: list[str] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"message": message}
-    if reasons:
-        body["reasons"] = reasons
-    return respond(status, body)
-
-
 def parse_body(event: dict[str, Any], model: type[Model]) -> Model:
-    """The JSON body validated by ``model``; BadRequestError with reasons otherwise."""
-    raw = event.get("body")
-    if event.get("isBase64Encoded") and isinstance(raw, str):
-        try:
-            raw = base64.b64decode(raw).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequestError(["body: not valid base64 UTF-8"]) from None
-    try:
-        data = json.loads(raw or "{}")
-    except json.JSONDecodeError as exc:
-        raise BadRequestError([f"body: not JSON ({exc.msg} at position {exc.pos})"]) from None
-    if not isinstance(data, dict):
-        raise BadRequestError(["body: must be a JSON object"])
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise BadRequestError([
-            f"{'.'.join(str(p) for p in e.get('loc', ())) or 'body'}: {e.get('msg', 'invalid')}"
-            for e in exc.errors()
-        ]) from None
-
-
-def path(event: dict[str, Any], name: str) -> str:
-    return str((event.get("pathParameters") or {}).get(name, ""))
-
-
-def query(event: dict[str, Any], name: str) -> str | None:
-    value = (event.get("queryStringParameters") or {}).get(name)
-    return None if value is None else str(value)
+    """The JSON body validated by ``model`` (an empty body is an empty object)."""
+    return restapi.parse_body(event, model, required=False)
 
 
 def bearer(event: dict[str, Any]) -> str | None:
@@ -116,7 +51,7 @@ def dispatch(
     event: dict[str, Any], routes: dict[tuple[str, str], Route], ports: Ports
 ) -> dict[str, Any]:
     """Run the route of ``(httpMethod, resource)``, mapping errors to 4xx with a reason."""
-    key = (str(event.get("httpMethod", "")).upper(), str(event.get("resource", "")))
+    key = route_of(event)
     route = routes.get(key)
     if route is None:
         return error(404, f"no route {key[0]} {key[1]}")

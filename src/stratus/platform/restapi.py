@@ -1,22 +1,23 @@
-"""Small helpers shared by the costs API handlers: JSON answers, bodies, 400 reasons.
+"""API Gateway REST proxy events for hand-written handlers: JSON answers, bodies, parameters.
 
-API Gateway REST proxy events in, proxy responses out. Handlers dispatch on
-``(httpMethod, resource)``, which is the same on AWS and locally whatever the stage or mount
-prefix.
+API Gateway REST proxy events in, proxy responses out; a handler dispatches on
+``(httpMethod, resource)`` (:func:`route_of`), which is the same on AWS and locally whatever
+the stage or mount prefix. Bad input is :class:`BadRequestError` with one reason per problem,
+answered as 400 ``{"message": ..., "reasons": [...]}``.
 """
 
 from __future__ import annotations
 
+import base64
 import json
-from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 Model = TypeVar("Model", bound=BaseModel)
-Route = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class BadRequestError(Exception):
@@ -27,16 +28,24 @@ class BadRequestError(Exception):
         self.reasons = reasons
 
 
-def _default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """JSON for what ``json.dumps`` does not know: dates, decimals, enums, sets, tuples."""
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, frozenset | set):
+        return sorted(value)
+    if isinstance(value, tuple):
+        return list(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def respond(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """A proxy response with a JSON body (CORS open: the dashboard may be on another origin)."""
+    """A proxy response with a JSON body (CORS open: pages may be served from another
+    origin, a CDN or a bucket)."""
     return {
         "statusCode": status,
         "headers": {
@@ -44,7 +53,7 @@ def respond(status: int, body: Any, headers: dict[str, str] | None = None) -> di
             "Access-Control-Allow-Origin": "*",
             **(headers or {}),
         },
-        "body": "" if status == 204 else json.dumps(body, default=_default),
+        "body": "" if status == 204 else json.dumps(body, default=json_default),
     }
 
 
@@ -58,25 +67,26 @@ def error(status: int, message: str, reasons: list[str] | None = None) -> dict[s
 
 def pydantic_reasons(exc: ValidationError) -> list[str]:
     """One ``field: reason`` line per pydantic error."""
-    reasons = []
-    for problem in exc.errors():
-        where = ".".join(str(p) for p in problem.get("loc", ())) or "body"
-        reasons.append(f"{where}: {problem.get('msg', 'invalid')}")
-    return reasons
+    return [
+        f"{'.'.join(str(p) for p in problem.get('loc', ())) or 'body'}:"
+        f" {problem.get('msg', 'invalid')}"
+        for problem in exc.errors()
+    ]
 
 
-def parse_body(event: dict[str, Any], model: type[Model]) -> Model:
-    """The JSON body validated by ``model``; BadRequestError with reasons otherwise."""
+def parse_body(event: dict[str, Any], model: type[Model], *, required: bool = True) -> Model:
+    """The JSON body validated by ``model``; BadRequestError with reasons otherwise. An empty
+    body is an error when ``required``, else an empty object."""
     raw = event.get("body")
     if event.get("isBase64Encoded") and isinstance(raw, str):
-        import base64
-
         try:
             raw = base64.b64decode(raw).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
             raise BadRequestError(["body: not valid base64 UTF-8"]) from None
     if not raw:
-        raise BadRequestError(["body: a JSON object is required"])
+        if required:
+            raise BadRequestError(["body: a JSON object is required"])
+        raw = "{}"
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
