@@ -18,7 +18,6 @@ file by file, each a version of its own.
 
 from __future__ import annotations
 
-import json
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -29,7 +28,7 @@ from email.utils import parsedate_to_datetime
 from typing import BinaryIO
 
 from stratus.platform.ports.objects import ObjectInfo
-from stratus.solutions.costs.providers.base import SourceError, SourceFile
+from stratus.solutions.costs.providers.base import SourceError, SourceFile, fetch_access_token
 from stratus.solutions.costs.providers.manifests import offer, plan_versions
 
 API_VERSION = "2021-08-06"
@@ -42,23 +41,13 @@ def service_principal_token(
 ) -> str:
     """An OAuth access token for the service principal (client credentials flow)."""
     url = f"{authority.rstrip('/')}/{urllib.parse.quote(tenant_id)}/oauth2/v2.0/token"
-    form = urllib.parse.urlencode(
-        {
-            "grant_type": "client_credentials",
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "scope": scope,
-        }
-    ).encode()
-    request = urllib.request.Request(url, data=form, method="POST")  # noqa: S310 - https/loopback
-    request.add_header("Content-Type", "application/x-www-form-urlencoded")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return str(json.loads(response.read())["access_token"])
-    except urllib.error.HTTPError as exc:
-        raise SourceError(f"Azure sign-in refused (HTTP {exc.code})") from exc
-    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
-        raise SourceError(f"Azure sign-in failed: {exc}") from exc
+    fields = {
+        "grant_type": "client_credentials",
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "scope": scope,
+    }
+    return fetch_access_token(url, fields, "Azure")
 
 
 class AzureBlobSource:

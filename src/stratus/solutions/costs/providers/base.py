@@ -10,6 +10,10 @@ the content hash, with what it stored last time, so unchanged files are not uplo
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, ClassVar, Protocol
@@ -101,3 +105,18 @@ def matches_suffix(name: str, suffix: str | None) -> bool:
     if suffix:
         return name.endswith(suffix)
     return name.lower().endswith((".csv", ".csv.gz", ".csv.gzip"))
+
+
+def fetch_access_token(url: str, fields: Mapping[str, str], who: str) -> str:
+    """An OAuth 2.0 ``access_token`` from a token endpoint (a form POST: client credentials,
+    a JWT bearer assertion ...); SourceError naming ``who`` when it refuses or fails."""
+    form = urllib.parse.urlencode(fields).encode()
+    request = urllib.request.Request(url, data=form, method="POST")  # noqa: S310 - https/loopback
+    request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return str(json.loads(response.read())["access_token"])
+    except urllib.error.HTTPError as exc:
+        raise SourceError(f"{who} sign-in refused (HTTP {exc.code})") from exc
+    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+        raise SourceError(f"{who} sign-in failed: {exc}") from exc

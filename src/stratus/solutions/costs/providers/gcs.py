@@ -20,7 +20,12 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from stratus.solutions.costs.providers.base import SourceError, SourceFile, matches_suffix
+from stratus.solutions.costs.providers.base import (
+    SourceError,
+    SourceFile,
+    fetch_access_token,
+    matches_suffix,
+)
 
 STORAGE = "https://storage.googleapis.com"
 READ_ONLY = "https://www.googleapis.com/auth/devstorage.read_only"
@@ -55,18 +60,8 @@ def service_account_token(key_json: str, scope: str = READ_ONLY, now: float | No
     )
     signature = private.sign(f"{header}.{claims}".encode(), padding.PKCS1v15(), hashes.SHA256())
     assertion = f"{header}.{claims}.{_b64(signature)}"
-    form = urllib.parse.urlencode(
-        {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
-    ).encode()
-    request = urllib.request.Request(token_uri, data=form, method="POST")  # noqa: S310
-    request.add_header("Content-Type", "application/x-www-form-urlencoded")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return str(json.loads(response.read())["access_token"])
-    except urllib.error.HTTPError as exc:
-        raise SourceError(f"GCP sign-in refused (HTTP {exc.code})") from exc
-    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
-        raise SourceError(f"GCP sign-in failed: {exc}") from exc
+    fields = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
+    return fetch_access_token(token_uri, fields, "GCP")
 
 
 class GcsSource:
